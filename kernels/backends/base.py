@@ -1,0 +1,80 @@
+"""What every backend offers, and the helpers they share."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from kernels.errors import Cancelled
+from kernels.progress import Reporter
+from kernels.workloads.base import Workload
+
+POLL = 0.05  # seconds between checks of the cancel flag while waiting
+
+
+@dataclass
+class RunSpec:
+    """Everything a backend needs to run one job's units."""
+
+    workload: Workload
+    params: dict[str, Any]
+    implementation: str
+    workers: int
+    units: list[Any]
+    reporter: Reporter
+    cancel: threading.Event
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("cancelled")
+
+    def longest_first(self) -> list[int]:
+        """Unit indexes, most expensive first, so uneven lists (like the seed's) balance."""
+        return sorted(range(len(self.units)), key=lambda i: -self.workload.cost(self.units[i]))
+
+
+class Backend:
+    name = ""
+
+    def run(self, spec: RunSpec) -> list[Any]:
+        """Run every unit and return their results in unit order."""
+        raise NotImplementedError
+
+
+def timed(workload: Workload, implementation: str, unit: Any, started_at: float) -> tuple[Any, float, float]:
+    start = time.time() - started_at
+    result = workload.execute(implementation, unit)
+    return result, start, time.time() - started_at
+
+
+def kill_process_tree(root: int | psutil.Process, include_root: bool = True, timeout: float = 2.0) -> None:
+    """SIGKILL a process and all its descendants, and reap them."""
+    try:
+        proc = root if isinstance(root, psutil.Process) else psutil.Process(root)
+        victims = proc.children(recursive=True) + ([proc] if include_root else [])
+    except psutil.NoSuchProcess:
+        return
+    for victim in victims:
+        try:
+            victim.kill()
+        except psutil.NoSuchProcess:
+            pass
+    psutil.wait_procs(victims, timeout=timeout)
+
+
+def kill_session(popen: subprocess.Popen[Any]) -> None:
+    """Kill a child started with ``start_new_session=True`` and everything in its process group."""
+    try:
+        os.killpg(popen.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    kill_process_tree(popen.pid)
+    popen.wait()

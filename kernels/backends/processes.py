@@ -1,0 +1,61 @@
+"""W worker processes (multiprocessing), longest units first.
+
+ProcessPoolExecutor rather than multiprocessing.Pool: when a child dies, a Pool waits forever,
+while the executor raises BrokenProcessPool (see DESIGN.md, working recipes).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any
+
+from kernels.backends.base import POLL, Backend, RunSpec, kill_process_tree, timed
+from kernels.errors import WorkerFailed
+from kernels.registry import get_workload
+
+
+def _run_unit(workload: str, implementation: str, unit: Any, started_at: float) -> tuple[Any, float, float, int]:
+    return (*timed(get_workload(workload), implementation, unit, started_at), os.getpid())
+
+
+class ProcessesBackend(Backend):
+    name = "processes"
+
+    def run(self, spec: RunSpec) -> list[Any]:
+        # fork: children inherit the imported engine, so they start in milliseconds.
+        pool = ProcessPoolExecutor(max_workers=spec.workers, mp_context=multiprocessing.get_context("fork"))
+        results: list[Any] = [None] * len(spec.units)
+        workers: dict[int, int] = {}
+        finished = False
+        try:
+            pending = {
+                pool.submit(_run_unit, spec.workload.name, spec.implementation, spec.units[i], spec.reporter.started_at): i
+                for i in spec.longest_first()
+            }
+            while pending:
+                spec.check_cancel()
+                done, _ = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
+                for future in done:
+                    index = pending.pop(future)
+                    try:
+                        results[index], start, end, pid = future.result()
+                    except BrokenProcessPool as exc:
+                        raise WorkerFailed(f"a worker process died: {exc}") from exc
+                    worker = workers.setdefault(pid, len(workers))
+                    spec.reporter.unit_done(index, worker, start, end)
+            finished = True
+        finally:
+            if not finished:
+                # Cancelled, timed out or failed: kill the children rather than wait for them.
+                for pid in list(getattr(pool, "_processes", None) or {}):
+                    kill_process_tree(pid)
+                pool.shutdown(wait=False, cancel_futures=True)
+            else:
+                pool.shutdown(wait=True)
+        return results
+
+
+BACKEND = ProcessesBackend()

@@ -1,0 +1,48 @@
+"""A subprocess worker (the seed's child.py): pop units from Redis, push results back."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import time
+
+import redis
+
+from kernels import wire
+from kernels.registry import get_workload
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--redis", required=True)
+    parser.add_argument("--prefix", required=True)
+    parser.add_argument("--workload", required=True)
+    parser.add_argument("--implementation", required=True)
+    parser.add_argument("--worker", type=int, required=True)
+    parser.add_argument("--started-at", type=float, required=True)
+    args = parser.parse_args(argv)
+
+    client = redis.Redis.from_url(args.redis)
+    workload = get_workload(args.workload)
+    units_key, results_key = f"{args.prefix}:units", f"{args.prefix}:results"
+    print(f"starting work on {socket.gethostname()} (pid {os.getpid()})", flush=True)
+    count = 0
+    while (item := client.lpop(units_key)) is not None:
+        index, unit = wire.loads(item)
+        start = time.time() - args.started_at
+        try:
+            result = workload.execute(args.implementation, unit)
+        except Exception as exc:  # reported to the parent, which fails the run with this text
+            client.rpush(results_key, wire.dumps({"worker": args.worker, "error": f"{type(exc).__name__}: {exc}"}))
+            return 1
+        end = time.time() - args.started_at
+        message = {"unit": index, "worker": args.worker, "start": start, "end": end, "result": result}
+        client.rpush(results_key, wire.dumps(message))
+        count += 1
+    print(f"done working: {count} units", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
