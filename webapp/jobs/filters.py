@@ -1,0 +1,48 @@
+"""The job history filters, shared by the history page and the API.
+
+Callers pass an already scoped queryset (``selectors.jobs_visible_to(user)``): these filters only
+narrow what the user may see, they never widen it.
+"""
+
+from __future__ import annotations
+
+import django_filters
+
+from kernels.registry import BACKENDS, IMPLEMENTATIONS, WORKLOADS
+from webapp.jobs.models import Job, Status
+
+
+class JobFilter(django_filters.FilterSet):
+    team = django_filters.CharFilter(field_name="team__slug", label="Team", help_text="team slug")
+    workload = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in WORKLOADS], empty_label="any workload", label="Workload"
+    )
+    backend = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in BACKENDS], empty_label="any backend", label="Backend"
+    )
+    implementation = django_filters.ChoiceFilter(
+        choices=[(name, name) for name in IMPLEMENTATIONS], empty_label="any implementation", label="Implementation"
+    )
+    status = django_filters.ChoiceFilter(choices=Status.choices, empty_label="any status", label="Status")
+    submitted_by = django_filters.CharFilter(
+        field_name="submitted_by__username", label="Submitted by", help_text="username"
+    )
+    queued_after = django_filters.DateFilter(
+        field_name="queued_at", lookup_expr="date__gte", label="Queued on or after", help_text="YYYY-MM-DD"
+    )
+    queued_before = django_filters.DateFilter(
+        field_name="queued_at", lookup_expr="date__lte", label="Queued on or before", help_text="YYYY-MM-DD"
+    )
+
+    class Meta:
+        model = Job
+        fields = [
+            "team",
+            "workload",
+            "backend",
+            "implementation",
+            "status",
+            "submitted_by",
+            "queued_after",
+            "queued_before",
+        ]
