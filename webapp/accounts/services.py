@@ -1,0 +1,47 @@
+"""API tokens: create (the clear text is returned once), revoke, authenticate."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.utils import timezone
+
+from webapp.accounts.models import ApiToken
+
+TOKEN_PREFIX = "plb_"
+LOOKUP_CHARS = 12  # "plb_" + 8 random characters identify the row
+LAST_USED_RESOLUTION = timedelta(minutes=1)  # don't write on every request
+
+
+def _digest(token: str) -> str:
+    # Tokens carry 256 random bits, so a plain SHA-256 (no slow KDF) is enough to make a leaked table useless.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
+    """Returns the row and the token text; the text is not stored and cannot be shown again."""
+    text = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken.objects.create(user=user, name=name[:100] or "token", prefix=text[:LOOKUP_CHARS], digest=_digest(text))
+    return token, text
+
+
+def token_revoke(*, user: AbstractBaseUser, token_id: int) -> bool:
+    return bool(ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now()))
+
+
+def token_authenticate(text: str) -> AbstractBaseUser | None:
+    """The active user owning this token, or None; records when the token was last used."""
+    if not text.startswith(TOKEN_PREFIX) or len(text) > 100:
+        return None
+    digest = _digest(text)
+    for token in ApiToken.objects.filter(prefix=text[:LOOKUP_CHARS], revoked_at__isnull=True).select_related("user"):
+        if hmac.compare_digest(token.digest, digest) and token.user.is_active:
+            now = timezone.now()
+            if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+                ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+            return token.user
+    return None

@@ -1,0 +1,22 @@
+"""API error shape: every error is JSON naming the field and the reason; nothing becomes a 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from webapp.jobs.services import JobInputError
+
+
+def error_body(field: str, reason: str) -> dict[str, Any]:
+    """``params.ns`` becomes ``{"params": {"ns": [reason]}}``; ``workers`` becomes ``{"workers": [reason]}``."""
+    head, _, rest = field.partition(".")
+    return {head: {rest: [reason]}} if rest else {head: [reason]}
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, JobInputError):
+        return Response(error_body(exc.field, exc.reason), status=400)
+    return drf_exception_handler(exc, context)

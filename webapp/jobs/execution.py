@@ -1,0 +1,165 @@
+"""What a worker does with a job: claim it, run the engine in its own process group, record everything.
+
+Called by the thin Celery task ``tasks.jobs.run_job``. Progress goes to the job row a few times a
+second from a watcher thread, which also notices a cancel request and stops the run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import socket
+import threading
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import close_old_connections, connection
+
+from kernels import provenance
+from kernels.engine import RunRequest, RunResult
+from kernels.errors import Cancelled, DeadlineExceeded, EngineError
+from kernels.isolated import run_isolated
+from kernels.progress import UnitSpan
+from webapp.jobs.models import Artifact, Job, Status
+from webapp.jobs.services import job_transition
+
+log = logging.getLogger(__name__)
+
+FLUSH_EVERY = 0.25  # seconds: at most four progress writes per second per job
+LOG_TAIL = 500
+
+
+class ProgressSnapshot:
+    """The latest state of a running job, built from engine callbacks on the reader thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.seq = 0
+        self.done = 0
+        self.total = 0
+        self.elapsed = 0.0
+        self.per_worker: dict[str, int] = {}
+        self.spans: list[dict[str, Any]] = []
+        self.log: list[str] = []
+
+    def on_progress(self, done: int, total: int, worker: int, elapsed: float, span: UnitSpan) -> None:
+        with self._lock:
+            self.seq += 1
+            self.done, self.total, self.elapsed = done, total, elapsed
+            self.per_worker[str(worker)] = self.per_worker.get(str(worker), 0) + 1
+            self.spans.append(span.as_dict())
+
+    def on_log(self, line: str) -> None:
+        with self._lock:
+            self.seq += 1
+            self.log.append(line[:1000])
+            del self.log[:-LOG_TAIL]
+
+    def as_dict(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "seq": self.seq,
+                "done": self.done,
+                "total": self.total,
+                "elapsed": round(self.elapsed, 4),
+                "workers": dict(self.per_worker),
+                "spans": list(self.spans),
+            }
+
+    def log_tail(self) -> list[str]:
+        with self._lock:
+            return list(self.log)
+
+
+class Watcher(threading.Thread):
+    """Flushes the snapshot to the job row and turns a cancel request into the engine's cancel event."""
+
+    def __init__(self, job_id: int, snapshot: ProgressSnapshot, cancel: threading.Event):
+        super().__init__(daemon=True, name=f"job-{job_id}-watcher")
+        self.job_id, self.snapshot, self.cancel = job_id, snapshot, cancel
+        self.stopped = threading.Event()
+        self._written = -1
+
+    def run(self) -> None:
+        try:
+            while not self.stopped.wait(FLUSH_EVERY):
+                self.flush()
+                if Job.objects.filter(pk=self.job_id, cancel_requested_at__isnull=False).exists():
+                    self.cancel.set()
+        finally:
+            connection.close()
+
+    def flush(self) -> None:
+        state = self.snapshot.as_dict()
+        if state["seq"] != self._written:
+            Job.objects.filter(pk=self.job_id, status=Status.RUNNING).update(
+                progress=state, log=self.snapshot.log_tail()
+            )
+            self._written = state["seq"]
+
+
+def job_execute(job_id: int) -> None:
+    """Run one job to a final state. Safe to call twice for the same job: only one claim succeeds."""
+    close_old_connections()
+    host = socket.gethostname()
+    if not job_transition(job_id=job_id, to=Status.RUNNING, only_from=(Status.QUEUED,), worker_host=host):
+        log.info("job %s was not queued (already claimed, cancelled or gone); skipping", job_id)
+        return
+    job = Job.objects.get(pk=job_id)
+    Job.objects.filter(pk=job_id).update(provenance=provenance.collect())
+
+    snapshot, cancel = ProgressSnapshot(), threading.Event()
+    watcher = Watcher(job_id, snapshot, cancel)
+    watcher.start()
+    request = RunRequest(job.workload, job.params, job.backend, job.implementation, job.workers)
+    try:
+        result = run_isolated(
+            request,
+            on_progress=snapshot.on_progress,
+            on_log=snapshot.on_log,
+            cancel=cancel,
+            timeout=settings.PARALAB_MAX_RUNTIME,
+        )
+    except DeadlineExceeded as exc:
+        _finish(watcher, job_id, Status.FAILED, error=f"time limit: {exc}")
+    except Cancelled:
+        _finish(watcher, job_id, Status.CANCELLED, error="cancelled while running; its processes were killed")
+    except (EngineError, ValueError) as exc:
+        _finish(watcher, job_id, Status.FAILED, error=str(exc)[:4000])
+    except Exception as exc:
+        log.exception("job %s crashed", job_id)
+        _finish(watcher, job_id, Status.FAILED, error=f"internal error: {type(exc).__name__}: {exc}"[:4000])
+        raise
+    else:
+        _save_artifacts(job, result)
+        _finish(
+            watcher,
+            job_id,
+            Status.SUCCEEDED,
+            result=result.value,
+            verified=result.verified,
+            verification=result.verification,
+            wall_time=result.wall_time,
+        )
+
+
+def _finish(watcher: Watcher, job_id: int, status: str, **fields: Any) -> None:
+    watcher.stopped.set()
+    watcher.join()
+    progress = watcher.snapshot.as_dict()
+    job_transition(job_id=job_id, to=status, progress=progress, log=watcher.snapshot.log_tail(), **fields)
+
+
+def _save_artifacts(job: Job, result: RunResult) -> None:
+    for name, data in result.artifacts.items():
+        Artifact.objects.create(
+            job=job,
+            name=name,
+            file=ContentFile(data, name=f"job-{job.pk}-{name}"),
+            size=len(data),
+            sha256=hashlib.sha256(data).hexdigest(),
+        )
+
+
+__all__ = ["job_execute"]

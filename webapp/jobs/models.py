@@ -1,0 +1,82 @@
+"""A job: one workload run on one backend × implementation × worker count, owned by a team."""
+
+from django.conf import settings
+from django.db import models
+
+from kernels.registry import BACKENDS, IMPLEMENTATIONS
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINAL_STATES = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+
+
+class Job(models.Model):
+    team = models.ForeignKey("teams.Team", on_delete=models.CASCADE, related_name="jobs")
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="jobs")
+    workload = models.CharField(max_length=40)
+    params = models.JSONField(default=dict)
+    backend = models.CharField(max_length=20, choices=[(b, b) for b in BACKENDS])
+    implementation = models.CharField(max_length=10, choices=[(i, i) for i in IMPLEMENTATIONS])
+    workers = models.PositiveSmallIntegerField(default=1)
+    # Written only by services.job_transition.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    verified = models.BooleanField(null=True)
+    verification = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    log = models.JSONField(default=list, blank=True)
+    wall_time = models.FloatField(null=True, blank=True)
+    worker_host = models.CharField(max_length=255, blank=True)
+    provenance = models.JSONField(default=dict, blank=True)
+    queued_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        indexes = [
+            models.Index(fields=["team", "-queued_at"], name="job_team_recent"),
+            models.Index(fields=["team", "status", "-queued_at"], name="job_team_status_recent"),
+            models.Index(fields=["status"], name="job_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.workload} on {self.backend}×{self.implementation}×{self.workers}"
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL_STATES
+
+    @property
+    def queue_time(self) -> float | None:
+        if self.started_at is None:
+            return None
+        return (self.started_at - self.queued_at).total_seconds()
+
+
+class Artifact(models.Model):
+    """A file a job produced (the Mandelbrot PNG), kept with Django's storage API."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="artifacts")
+    name = models.CharField(max_length=100)
+    file = models.FileField(upload_to="artifacts/%Y/%m/")
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["job", "name"], name="one_artifact_name_per_job")]
+
+    @property
+    def content_type(self) -> str:
+        return "image/png" if self.name.endswith(".png") else "application/octet-stream"

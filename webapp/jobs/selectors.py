@@ -1,0 +1,30 @@
+"""Reads about jobs, scoped to the teams of the user asking."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.http import Http404
+
+from webapp.jobs.models import Artifact, Job
+
+
+def jobs_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Job]:
+    if not user.is_authenticated:
+        return Job.objects.none()
+    return Job.objects.filter(team__memberships__user=user).select_related("team", "submitted_by")
+
+
+def job_get_for_user(*, user: AbstractBaseUser | AnonymousUser, job_id: int) -> Job:
+    """The job if the user may see it; another team's job is a 404, never a 403."""
+    job = jobs_visible_to(user).filter(pk=job_id).first()
+    if job is None:
+        raise Http404("No such job.")
+    return job
+
+
+def artifact_get_for_user(*, user: AbstractBaseUser | AnonymousUser, job_id: int, name: str) -> Artifact:
+    artifact = Artifact.objects.filter(job__in=jobs_visible_to(user), job_id=job_id, name=name).first()
+    if artifact is None:
+        raise Http404("No such artifact.")
+    return artifact

@@ -1,0 +1,32 @@
+"""Reads about teams, always from the point of view of one user."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import QuerySet
+from django.http import Http404
+
+from webapp.teams.models import Membership, Team
+
+
+def teams_for_user(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Team]:
+    if not user.is_authenticated:
+        return Team.objects.none()
+    return Team.objects.filter(memberships__user=user).order_by("name")
+
+
+def memberships_for_user(user: AbstractBaseUser) -> QuerySet[Membership]:
+    return Membership.objects.filter(user=user).select_related("team").order_by("team__name")
+
+
+def membership_get(*, user: AbstractBaseUser, team: Team | int) -> Membership | None:
+    team_id = team.pk if isinstance(team, Team) else team
+    return Membership.objects.filter(user=user, team_id=team_id).select_related("team").first()
+
+
+def team_access(*, user: AbstractBaseUser, slug: str) -> Membership:
+    """The user's membership of the team ``slug``; a team they are not in does not exist for them."""
+    membership = Membership.objects.filter(user=user, team__slug=slug).select_related("team").first()
+    if membership is None:
+        raise Http404("No such team.")
+    return membership
