@@ -1,0 +1,271 @@
+"""The ``paralab`` command: list the workloads, run one through the engine from a terminal.
+
+Validation, bounds and messages all come from the engine; this module only parses the command
+line, draws progress and maps errors to exit codes (2 bad input, 3 cancelled or timed out,
+130 interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+from kernels.backends.base import kill_process_tree
+from kernels.engine import RunRequest, RunResult, check_request, run
+from kernels.errors import Cancelled, DeadlineExceeded, EngineError
+from kernels.params import ParamError
+from kernels.progress import UnitSpan
+from kernels.registry import BACKENDS, IMPLEMENTATIONS, WORKLOADS, UnknownWorkload
+from kernels.workloads.base import NativeUnavailable, Workload
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+EXIT_CANCELLED = 3
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, what shells report for Ctrl-C
+
+BAR_WIDTH = 30
+BAR_INTERVAL = 0.1  # seconds between redraws, so thousands of tiny units do not flood the terminal
+
+
+class CommandFailed(Exception):
+    """Ends the command with one line on stderr and ``code``."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line (exit 2), like the engine's own errors."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = Parser(prog="paralab", description="Run parallel Python workloads and see how they scale.")
+    # Subcommand groups (like a future `paralab remote …`) add a parser here and set `handler`.
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
+
+    listing = commands.add_parser("list", help="workloads, their parameters and where they run")
+    listing.add_argument("--json", action="store_true", help="print the workload schemas as JSON")
+    listing.set_defaults(handler=command_list)
+
+    running = commands.add_parser("run", help="run one workload and verify its result")
+    running.add_argument("workload", help="workload name (see `paralab list`)")
+    running.add_argument(
+        "-p", "--param", dest="params", action="append", default=[], metavar="KEY=VALUE",
+        help="a workload parameter, repeatable; lists are comma-separated: -p ns=38,37,36",
+    )  # fmt: skip
+    running.add_argument("--backend", default="sequential", help=f"one of {', '.join(BACKENDS)} (default sequential)")
+    running.add_argument(
+        "--implementation", "--impl", dest="implementation", default="python",
+        help=f"one of {', '.join(IMPLEMENTATIONS)} (default python)",
+    )  # fmt: skip
+    running.add_argument("--workers", "-w", type=int, default=1, help="number of workers (default 1)")
+    running.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="kill the run after this long")
+    running.add_argument("--json", action="store_true", help="print the whole result as JSON")
+    running.add_argument("--save", type=Path, metavar="DIR", help="write the run's artifacts (e.g. a PNG) to DIR")
+    running.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    running.set_defaults(handler=command_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args))
+    except CommandFailed as exc:
+        print(f"paralab: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:  # Ctrl-C outside a run, e.g. while the engine is still importing
+        print("paralab: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+# --- paralab list -----------------------------------------------------------------------------
+
+
+def command_list(args: argparse.Namespace) -> int:
+    if args.json:
+        print(json.dumps([w.describe() for w in WORKLOADS.values()], indent=2))
+        return 0
+    for index, workload in enumerate(WORKLOADS.values()):
+        if index:
+            print()
+        print(workload_table(workload))
+    return 0
+
+
+def workload_table(workload: Workload) -> str:
+    lines = [
+        f"{workload.name} — {workload.title}",
+        f"  runs on: {', '.join(workload.backends)} × {', '.join(workload.implementations)}",
+    ]
+    rows = [("param", "type", "default", "bounds", "")]
+    rows += [(p.name, p.kind, format_value(p.default), p.bound_text(), p.help) for p in workload.params]
+    widths = [max(len(row[col]) for row in rows) for col in range(4)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        lines.append(("  " + "  ".join(cells) + "  " + row[4]).rstrip())
+    return "\n".join(lines)
+
+
+def format_value(value: Any) -> str:
+    """A parameter value the way `-p` accepts it back."""
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(item) for item in value)
+    return str(value)
+
+
+# --- paralab run ------------------------------------------------------------------------------
+
+
+def command_run(args: argparse.Namespace) -> int:
+    request = RunRequest(
+        workload=args.workload,
+        params=parse_params(args.params),
+        backend=args.backend,
+        implementation=args.implementation,
+        workers=args.workers,
+    )
+    if args.timeout is not None and not 0 < args.timeout < math.inf:
+        raise CommandFailed(
+            EXIT_BAD_INPUT, f"error: timeout: must be a positive number of seconds, got {args.timeout:g}"
+        )
+    try:
+        workload, params = check_request(request)
+    except (ParamError, EngineError, UnknownWorkload) as exc:
+        raise CommandFailed(EXIT_BAD_INPUT, f"error: {exc}") from None
+
+    bar = ProgressBar(enabled=not args.quiet)
+    bar.update(0, workload.total_units(params, request.workers, request.backend))
+    result = run_interruptible(request, bar, args.timeout)
+    bar.close()
+
+    if args.save is not None:
+        save_artifacts(result, args.save)
+    if args.json:
+        print(json.dumps(result.summary(), indent=2, default=str))
+    else:
+        print(describe_result(result))
+    return 0
+
+
+def parse_params(items: list[str]) -> dict[str, str]:
+    """``["ns=38,37", "seed=3"]`` → ``{"ns": "38,37", "seed": "3"}``; the workload's schema parses the values."""
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CommandFailed(EXIT_BAD_INPUT, f"error: -p expects KEY=VALUE, got {item!r}")
+        params[key.strip()] = value
+    return params
+
+
+def run_interruptible(request: RunRequest, bar: ProgressBar, timeout: float | None) -> RunResult:
+    """Run with Ctrl-C wired to the engine's cancel event, so the backend kills its processes."""
+    cancel = threading.Event()
+    interrupted = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if interrupted.is_set():
+            # Second Ctrl-C: a python thread cannot be stopped, so stop waiting for it.
+            kill_process_tree(os.getpid(), include_root=False)
+            os._exit(EXIT_INTERRUPTED)
+        interrupted.set()
+        cancel.set()
+        if request.backend == "threads":
+            # os.write, not print: the handler may interrupt a write to sys.stderr.
+            os.write(2, b"\nparalab: cancelling; running threads finish their unit (Ctrl-C again to quit now)\n")
+
+    # Pool children forked during the run inherit this handler, so a terminal's Ctrl-C (sent to the
+    # whole process group) leaves them to the parent, which kills them.
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return run(request, on_progress=bar.on_progress, cancel=cancel, timeout=timeout)
+    except Cancelled as exc:
+        bar.close()
+        if interrupted.is_set():
+            raise CommandFailed(EXIT_INTERRUPTED, "interrupted; the run was cancelled") from None
+        reason = str(exc) if isinstance(exc, DeadlineExceeded) else "cancelled"
+        raise CommandFailed(EXIT_CANCELLED, f"{reason}; the run was stopped") from None
+    except (EngineError, NativeUnavailable) as exc:
+        bar.close()
+        raise CommandFailed(EXIT_FAILED, f"run failed: {exc}") from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def describe_result(result: RunResult) -> str:
+    if result.verified is True:
+        verdict = "verified"
+    elif result.verified is False:
+        verdict = "NOT verified"
+    else:
+        verdict = "unchecked"
+    lines = [
+        f"result: {json.dumps(result.value, default=str)}",
+        f"verification: {verdict} ({result.verification})",
+        f"wall time: {result.wall_time:.3f} s "
+        f"({result.backend} × {result.implementation}, {result.workers} worker{'s' if result.workers != 1 else ''})",
+    ]
+    lines += [f"artifact: {name}" for name in sorted(result.artifacts)]
+    return "\n".join(lines)
+
+
+def save_artifacts(result: RunResult, directory: Path) -> None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, data in result.artifacts.items():
+            (directory / name).write_bytes(data)
+    except OSError as exc:
+        raise CommandFailed(EXIT_FAILED, f"cannot save artifacts to {directory}: {exc}") from None
+
+
+class ProgressBar:
+    """``[#####-----] 3/6 units  1.2 s`` on stderr, redrawn in place."""
+
+    def __init__(self, enabled: bool = True, stream: Any = None):
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.started = time.perf_counter()
+        self._drawn_at = 0.0
+        self._open = False
+        self._lock = threading.Lock()
+
+    def on_progress(self, done: int, total: int, worker: int, elapsed: float, span: UnitSpan) -> None:
+        self.update(done, total)
+
+    def update(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            now = time.perf_counter()
+            if done < total and now - self._drawn_at < BAR_INTERVAL and self._open:
+                return
+            self._drawn_at = now
+            filled = BAR_WIDTH * done // total if total else BAR_WIDTH
+            bar = "#" * filled + "-" * (BAR_WIDTH - filled)
+            self.stream.write(f"\r[{bar}] {done}/{total} units  {now - self.started:.1f} s")
+            self.stream.flush()
+            self._open = True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._open:
+                self.stream.write("\n")
+                self.stream.flush()
+                self._open = False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
