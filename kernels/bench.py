@@ -1,0 +1,390 @@
+"""Benchmarks: speedups measured side by side in one run, so a noisy machine shifts both sides alike.
+
+``python -m kernels.bench [--quick] [--json PATH]`` prints a table of ratios with their targets and
+writes the raw timings as JSON. Each group of cases runs in interleaved rounds (A B, B A, …) and a
+row's ratio is the median of the per-round ratios, which cancels slow drift in the machine's speed.
+Benchmarks report; they never fail the command on a missed target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import math
+import multiprocessing
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import kernels
+from kernels.backends.mpi import mpiexec_path
+from kernels.engine import RunRequest, run
+from kernels.errors import EngineError
+from kernels.workloads.base import NativeUnavailable, load_native
+from kernels.workloads.fib import SEED_NS, fib, fib_closed
+
+DEFAULT_JSON = Path("build/bench.json")
+PHI = (1 + 5**0.5) / 2
+
+
+@dataclass
+class Case:
+    """One configuration; ``call`` runs it once and says whether its answer was right."""
+
+    label: str
+    call: Callable[[], bool]
+
+
+@dataclass
+class Target:
+    low: float
+    high: float = math.inf
+    text: str = ""
+
+    def met(self, ratio: float) -> bool:
+        return self.low <= ratio <= self.high
+
+
+@dataclass
+class Row:
+    """``ratio`` = baseline time / candidate time, per round; > 1 means the candidate is faster."""
+
+    title: str
+    candidate: str
+    baseline: str
+    target: Target
+
+
+@dataclass
+class Group:
+    """Cases timed together in interleaved rounds, and the rows read from those timings."""
+
+    name: str
+    cases: list[Case]
+    rows: list[Row]
+    rounds: int
+    skip: str = ""  # why the group cannot run here (e.g. the native extension is not built)
+    times: dict[str, list[float]] = field(default_factory=dict)
+    wrong: list[str] = field(default_factory=list)
+
+
+def engine_case(
+    label: str, workload: str, params: dict[str, Any], backend: str, implementation: str, workers: int
+) -> Case:
+    request = RunRequest(workload, params, backend, implementation, workers)
+    return Case(label, lambda: run(request).verified is True)
+
+
+def pool_map_case(label: str, ns: list[int]) -> Case:
+    """The seed's own code: ``multiprocessing.Pool(2).map(fib, ns)``, pool start-up included like ours."""
+    expected = [fib_closed(n) for n in ns]
+
+    def call() -> bool:
+        with multiprocessing.Pool(2) as pool:
+            return pool.map(fib, ns) == expected
+
+    return Case(label, call)
+
+
+def seed_shape(top: int) -> list[int]:
+    """The seed's list shifted: [top, top-1, …, top-5]; its longest-first split over 2 workers is exactly 50/50."""
+    return list(range(top, top - 6, -1))
+
+
+def fib_n_for(seconds: float) -> int:
+    """The n whose pure-Python fib(n) takes about ``seconds`` here: time a small n, extrapolate by φ per step."""
+    n = 15
+    while True:
+        started = time.perf_counter()
+        fib(n)
+        took = time.perf_counter() - started
+        if took > 0.02 or n >= 40:
+            break
+        n += 2
+    return max(1, min(40, n + round(math.log(seconds / took, PHI))))
+
+
+def native_copies(seconds: float) -> int:
+    """How many copies of [40..35] (the largest fib the schema allows) make one native core busy for ``seconds``."""
+    compute = load_native("fib").fib
+    started = time.perf_counter()
+    compute(40)
+    per_copy = (time.perf_counter() - started) * sum(PHI**-k for k in range(6))
+    return max(1, min(10, round(seconds / per_copy)))  # 10 copies: 60 of the schema's 64 items
+
+
+def native_missing() -> str:
+    try:
+        load_native("fib")
+    except NativeUnavailable as exc:
+        return str(exc)
+    return ""
+
+
+def mpi_missing() -> str:
+    try:
+        mpiexec_path()
+    except EngineError as exc:
+        return str(exc)
+    return ""
+
+
+def build_groups(quick: bool) -> list[Group]:
+    rounds = 3 if quick else 5
+    top = 35 if quick else 38
+    ns = seed_shape(top)
+    shown = f"fib [{top}..{top - 5}]"
+    groups = [
+        Group(
+            "seed",
+            [
+                engine_case("sequential", "fib", {"ns": ns}, "sequential", "python", 1),
+                engine_case("processes W=2", "fib", {"ns": ns}, "processes", "python", 2),
+                pool_map_case("Pool(2).map", ns),
+            ],
+            [
+                Row(
+                    f"{shown}: processes W=2 vs sequential", "processes W=2", "sequential", Target(1.95, text="≥1.95×")
+                ),
+                Row(
+                    f"{shown}: Paralab processes vs Pool(2).map",
+                    "processes W=2",
+                    "Pool(2).map",
+                    Target(1 / 1.03, text="≥0.971× (≤3% slower)"),
+                ),
+            ],
+            3,
+        )
+    ]
+
+    skip = native_missing()
+    n_python = fib_n_for(0.3 if quick else 1.0)
+    groups.append(
+        Group(
+            "native",
+            [] if skip else [
+                engine_case("python", "fib", {"ns": [n_python]}, "sequential", "python", 1),
+                engine_case("native", "fib", {"ns": [n_python]}, "sequential", "native", 1),
+            ],
+            [Row(f"fib({n_python}), one core: native vs python", "native", "python", Target(100, text="≥100×"))],
+            rounds,
+            skip,
+        )
+    )  # fmt: skip
+    copies = 1 if skip else native_copies(0.4 if quick else 1.0)
+    native_ns = seed_shape(40) * copies
+    groups.append(
+        Group(
+            "native-threads",
+            [] if skip else [
+                engine_case("threads W=1", "fib", {"ns": native_ns}, "threads", "native", 1),
+                engine_case("threads W=2", "fib", {"ns": native_ns}, "threads", "native", 2),
+            ],
+            [Row(f"fib [40..35]×{copies} native: threads W=2 vs W=1", "threads W=2", "threads W=1",
+                 Target(1.9, text="≥1.9×"))],
+            rounds,
+            skip,
+        )
+    )  # fmt: skip
+
+    image = {"width": 1024, "height": 768, "max_iter": 256 if quick else 512}
+    groups.append(
+        Group(
+            "mpi",
+            [
+                engine_case("mpi W=1", "mandelbrot", image, "mpi", "python", 1),
+                engine_case("mpi W=2", "mandelbrot", image, "mpi", "python", 2),
+            ],
+            [
+                Row(
+                    f"mandelbrot {image['width']}×{image['height']}×{image['max_iter']} python: mpi W=2 vs W=1",
+                    "mpi W=2",
+                    "mpi W=1",
+                    Target(1.85, text="≥1.85×"),
+                )
+            ],
+            3,
+            mpi_missing(),
+        )
+    )
+
+    gil_top = 32 if quick else 35
+    gil_ns = seed_shape(gil_top)
+    groups.append(
+        Group(
+            "gil",
+            [
+                engine_case("sequential", "fib", {"ns": gil_ns}, "sequential", "python", 1),
+                engine_case("threads W=2", "fib", {"ns": gil_ns}, "threads", "python", 2),
+            ],
+            [
+                Row(
+                    f"fib [{gil_top}..{gil_top - 5}] python: threads W=2 vs sequential (GIL)",
+                    "threads W=2",
+                    "sequential",
+                    Target(0.8, 1.25, "≈1× (0.8–1.25): the GIL"),
+                )
+            ],
+            rounds,
+        )
+    )
+    return groups
+
+
+def warm_up() -> None:
+    """Import every backend and load MPI and the native modules once, outside the timings."""
+    run(RunRequest("fib", {"ns": [20, 20]}, "processes", "python", 2))
+    run(RunRequest("fib", {"ns": [20, 20]}, "threads", "python", 2))
+    with multiprocessing.Pool(2) as pool:
+        pool.map(fib, [20, 20])
+    if not native_missing():
+        run(RunRequest("fib", {"ns": [20, 20]}, "threads", "native", 2))
+    if not mpi_missing():
+        run(RunRequest("mandelbrot", {"width": 32, "height": 32}, "mpi", "python", 2))
+
+
+def measure(group: Group, log: Callable[[str], None]) -> None:
+    """Run the group's cases in rotating order (ABC, BCA, CAB, …) and keep every time."""
+    group.times = {case.label: [] for case in group.cases}
+    for index in range(group.rounds):
+        shift = index % len(group.cases)
+        for case in group.cases[shift:] + group.cases[:shift]:
+            log(f"  {group.name}: round {index + 1}/{group.rounds}, {case.label}")
+            started = time.perf_counter()
+            right = case.call()
+            group.times[case.label].append(time.perf_counter() - started)
+            if not right and case.label not in group.wrong:
+                group.wrong.append(case.label)
+
+
+def row_report(group: Group, row: Row) -> dict[str, Any]:
+    report: dict[str, Any] = {"benchmark": row.title, "candidate": row.candidate, "baseline": row.baseline}
+    high = None if math.isinf(row.target.high) else row.target.high  # JSON has no infinity
+    report["target"] = {"low": row.target.low, "high": high, "text": row.target.text}
+    if group.skip:
+        return {**report, "verdict": "SKIP", "note": group.skip}
+    cand, base = group.times[row.candidate], group.times[row.baseline]
+    ratios = [b / c for b, c in zip(base, cand, strict=True)]
+    ratio = statistics.median(ratios)
+    if row.candidate in group.wrong or row.baseline in group.wrong:
+        verdict, note = "WRONG", f"wrong answer from {', '.join(group.wrong)}"
+    else:
+        verdict, note = ("PASS" if row.target.met(ratio) else "MISS"), ""
+    return {
+        **report,
+        "candidate_times": cand,
+        "baseline_times": base,
+        "candidate_median": statistics.median(cand),
+        "baseline_median": statistics.median(base),
+        "ratios": ratios,
+        "ratio": ratio,
+        "verdict": verdict,
+        "note": note,
+    }
+
+
+def format_table(reports: list[dict[str, Any]]) -> str:
+    header = ("benchmark", "candidate", "baseline", "ratio", "target", "verdict")
+    lines = [header]
+    for r in reports:
+        if r["verdict"] == "SKIP":
+            lines.append((r["benchmark"], "-", "-", "-", r["target"]["text"], f"SKIP: {r['note'][:70]}"))
+            continue
+        verdict = r["verdict"] + (f": {r['note']}" if r["note"] else "")
+        lines.append(
+            (
+                r["benchmark"],
+                f"{r['candidate_median']:.3f} s",
+                f"{r['baseline_median']:.3f} s",
+                f"{r['ratio']:.3g}×",
+                r["target"]["text"],
+                verdict,
+            )
+        )
+    widths = [max(len(line[col]) for line in lines) for col in range(len(header) - 1)]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=False)) + "  " + line[-1]
+        for line in lines
+    )
+
+
+def machine() -> dict[str, Any]:
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5, check=False
+        ).stdout.strip()
+    except OSError:
+        commit = ""
+    return {
+        "host": socket.gethostname(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "paralab": kernels.__version__,
+        "commit": commit,
+        "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kernels.bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller inputs and fewer rounds (under a minute)")
+    parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH", help=f"default {DEFAULT_JSON}")
+    args = parser.parse_args(argv)
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    info = machine()
+    log(
+        f"Paralab benchmarks ({'quick' if args.quick else 'full'}) on {info['host']}: {info['cpu']}, {info['cores']} cores"
+    )
+    log("  warming up")
+    warm_up()
+    groups = build_groups(args.quick)
+    reports = []
+    for group in groups:
+        if not group.skip:
+            measure(group, log)
+        reports += [row_report(group, row) for row in group.rows]
+    elapsed = time.perf_counter() - started
+
+    print(format_table(reports))
+    counts = {v: sum(r["verdict"] == v for r in reports) for v in ("PASS", "MISS", "WRONG", "SKIP")}
+    print(
+        ", ".join(f"{n} {v}" for v, n in counts.items() if n)
+        + f" in {elapsed:.0f} s; ratios are medians of same-run rounds"
+    )
+    document = {
+        "mode": "quick" if args.quick else "full",
+        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        "seconds": elapsed,
+        "machine": info,
+        "seed_ns": SEED_NS,
+        "rows": reports,
+    }
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    print(f"timings written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
