@@ -56,7 +56,9 @@ def check_request(request: RunRequest, max_workers: int = MAX_WORKERS) -> tuple[
     """Validate everything about a request before anything runs; raises ParamError/UnsupportedCombination."""
     workload = get_workload(request.workload)
     if request.backend not in BACKENDS:
-        raise UnsupportedCombination("backend", f"unknown backend {request.backend!r}; choose one of {', '.join(BACKENDS)}")
+        raise UnsupportedCombination(
+            "backend", f"unknown backend {request.backend!r}; choose one of {', '.join(BACKENDS)}"
+        )
     if request.implementation not in IMPLEMENTATIONS:
         raise UnsupportedCombination(
             "implementation",

@@ -80,7 +80,9 @@ def celery_worker(django_db_setup, django_db_blocker):
         "-Q", os.environ["PARALAB_QUEUE"], "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
     ]  # fmt: skip
     with open(log_path, "w") as log:
-        proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
     try:
         _wait_for_line(log_path, "ready.", proc, timeout=60)
         yield proc

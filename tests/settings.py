@@ -18,9 +18,13 @@ from webapp.settings import *  # noqa: E402,F403
 from webapp.settings import BASE_DIR, DATABASES  # noqa: E402
 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    (BASE_DIR / "build").mkdir(exist_ok=True)
     # A file, not :memory:, so the Celery worker process sees the same test database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "build" / f"test-{os.environ['PARALAB_QUEUE']}.sqlite3")}
 
 if os.environ.get("PARALAB_TEST_DB_NAME"):
     # Set by the worker fixture: the worker process must use the database pytest-django created.
     DATABASES["default"]["NAME"] = os.environ["PARALAB_TEST_DB_NAME"]
+
+# Hashing test passwords with 1M PBKDF2 rounds would cost ~0.5 s per user; tests need no secrecy.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -32,7 +32,9 @@ class ProcessesBackend(Backend):
         finished = False
         try:
             pending = {
-                pool.submit(_run_unit, spec.workload.name, spec.implementation, spec.units[i], spec.reporter.started_at): i
+                pool.submit(
+                    _run_unit, spec.workload.name, spec.implementation, spec.units[i], spec.reporter.started_at
+                ): i
                 for i in spec.longest_first()
             }
             while pending:

@@ -28,16 +28,14 @@ class Fib(Workload):
     name = "fib"
     title = "Fibonacci list (the seed's Pool.map example)"
     description = "Naive recursive fib(n) for each n in a list; one unit per n."
-    params = (
-        Param("ns", "int_list", SEED_NS, 1, 40, "values of n, each computed naively", max_items=64),
-    )
+    params = (Param("ns", "int_list", SEED_NS, 1, 40, "values of n, each computed naively", max_items=64),)
     backends = ("sequential", "threads", "processes", "subprocesses", "mpi")
 
     def split(self, params: dict[str, Any], workers: int) -> list[Any]:
         return list(params["ns"])
 
     def cost(self, unit: Any) -> float:
-        return 1.618 ** unit
+        return 1.618**unit
 
     def run_unit(self, unit: Any) -> Any:
         return fib(unit)

@@ -25,12 +25,16 @@ def _digest(token: str) -> str:
 def token_create(*, user: AbstractBaseUser, name: str) -> tuple[ApiToken, str]:
     """Returns the row and the token text; the text is not stored and cannot be shown again."""
     text = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken.objects.create(user=user, name=name[:100] or "token", prefix=text[:LOOKUP_CHARS], digest=_digest(text))
+    token = ApiToken.objects.create(
+        user=user, name=name[:100] or "token", prefix=text[:LOOKUP_CHARS], digest=_digest(text)
+    )
     return token, text
 
 
 def token_revoke(*, user: AbstractBaseUser, token_id: int) -> bool:
-    return bool(ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now()))
+    return bool(
+        ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    )
 
 
 def token_authenticate(text: str) -> AbstractBaseUser | None:

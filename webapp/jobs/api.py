@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import Http404
+from django.http import FileResponse, Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from kernels.registry import WORKLOADS
 from webapp.jobs.filters import JobFilter
-from webapp.jobs.selectors import jobs_visible_to
+from webapp.jobs.selectors import artifact_get_for_user, jobs_visible_to
 from webapp.jobs.serializers import (
     JobCreateSerializer,
     JobListSerializer,
@@ -98,6 +98,13 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         incoming.is_valid(raise_exception=True)
         job = job_rerun(user=request.user, job=self.get_object(), params=incoming.validated_data.get("params"))
         return Response(JobSerializer(job, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes})
+    @action(detail=True, methods=["get"], url_path=r"artifacts/(?P<name>[\w.\-]+)")
+    def artifact(self, request: Request, pk: str | None = None, name: str = "") -> FileResponse:
+        """Download a file the job produced (the Mandelbrot PNG)."""
+        artifact = artifact_get_for_user(user=request.user, job_id=self.get_object().pk, name=name)
+        return FileResponse(artifact.file.open("rb"), content_type=artifact.content_type, filename=artifact.name)
 
 
 class WorkloadViewSet(viewsets.ViewSet):

@@ -20,7 +20,7 @@ class ArtifactSerializer(serializers.ModelSerializer):
         fields = ["name", "size", "sha256", "url"]
 
     def get_url(self, artifact: Artifact) -> str:
-        path = reverse("job-artifact", kwargs={"job_id": artifact.job_id, "name": artifact.name})
+        path = reverse("api-job-artifact", kwargs={"pk": artifact.job_id, "name": artifact.name})
         request = self.context.get("request")
         return request.build_absolute_uri(path) if request else path
 
