@@ -22,8 +22,8 @@ def _render_profile(
     request: HttpRequest, form: TokenCreateForm, new_token: ApiToken | None = None, new_token_text: str = ""
 ) -> HttpResponse:
     context = {
-        "memberships": memberships_for_user(request.user),
-        "tokens": ApiToken.objects.filter(user=request.user),
+        "memberships": list(memberships_for_user(request.user)),
+        "tokens": list(ApiToken.objects.filter(user=request.user)),
         "form": form,
         "new_token": new_token,
         "new_token_text": new_token_text,
