@@ -70,7 +70,7 @@ def param_initial(param: Param, value: Any) -> Any:
 
 
 class JobSubmitForm(forms.Form):
-    workload = forms.CharField(widget=forms.HiddenInput)
+    workload = forms.CharField(widget=forms.HiddenInput, required=False)  # chosen by the view; carried for the POST
     rerun_of = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, workload: Workload, memberships: Iterable[Membership], **kwargs: Any):

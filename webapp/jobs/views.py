@@ -57,8 +57,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def job_history(request: HttpRequest) -> HttpResponse:
     filterset = JobFilter(request.GET, queryset=job_rows(jobs_visible_to(request.user)), request=request)
     teams = [m.team for m in memberships_for_user(request.user)]
-    # The API takes a slug; on the page a select of your own teams is friendlier.
+    # The API takes a slug and ISO dates; on the page, a select of your own teams and date pickers are friendlier.
     filterset.form.fields["team"].widget = forms.Select(choices=[("", "any team")] + [(t.slug, t.name) for t in teams])
+    for name in ("queued_after", "queued_before"):
+        filterset.form.fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     jobs = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     page = Paginator(jobs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "jobs/history.html", {"filter": filterset, "page": page, "jobs": page.object_list})
@@ -131,6 +133,9 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
     per_worker = sorted((int(worker), units) for worker, units in (progress.get("workers") or {}).items())
     context = {
         "job": job,
+        # As lists: a parameter called "items" must not turn into dict.items in the template.
+        "params": list(job.params.items()),
+        "provenance": list((job.provenance or {}).items()),
         "can_submit": membership is not None and membership.can_submit,
         "done": progress.get("done", 0),
         "total": progress.get("total", 0),

@@ -16,12 +16,12 @@ from webapp.teams.services import member_set_role
 
 @login_required
 def team_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "teams/list.html", {"memberships": memberships_for_user(request.user)})
+    return render(request, "teams/list.html", {"memberships": list(memberships_for_user(request.user))})
 
 
 def _render_team(request: HttpRequest, membership: Membership, form: MemberRoleForm) -> HttpResponse:
     # The team came from team_access, so listing its members is already scoped to a team the user is in.
-    members = membership.team.memberships.select_related("user").order_by("user__username")
+    members = list(membership.team.memberships.select_related("user").order_by("user__username"))
     context = {"team": membership.team, "membership": membership, "members": members, "form": form}
     return render(request, "teams/detail.html", context)
 

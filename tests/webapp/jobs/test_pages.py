@@ -366,6 +366,12 @@ def test_rerun_of_another_teams_job_is_404(client_for, team_setup, make_job):
     assert Job.objects.filter(team=team_setup["team_a"]).count() == 0
 
 
+def test_a_tampered_hidden_field_is_reported_above_the_form(client_for, team_setup):
+    page = text(submit(client_for(team_setup["alice"]), rerun_of="abc"))
+    assert "rerun_of: Enter a whole number." in page
+    assert Job.objects.count() == 0
+
+
 # --- history ------------------------------------------------------------------------------------
 
 
