@@ -13,7 +13,7 @@ from rest_framework.response import Response
 
 from kernels.registry import WORKLOADS
 from webapp.jobs.filters import JobFilter
-from webapp.jobs.selectors import artifact_get_for_user, jobs_visible_to
+from webapp.jobs.selectors import artifact_get_for_user, job_rows, jobs_visible_to
 from webapp.jobs.serializers import (
     JobCreateSerializer,
     JobListSerializer,
@@ -52,6 +52,8 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
 
     def get_queryset(self) -> Any:
         queryset = jobs_visible_to(self.request.user)
+        if self.action == "list":
+            return job_rows(queryset).defer(None).defer("progress", "log", "provenance")
         if self.action == "retrieve":
             queryset = queryset.prefetch_related("artifacts")
         return queryset

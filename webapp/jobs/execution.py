@@ -10,6 +10,7 @@ import hashlib
 import logging
 import socket
 import threading
+import time
 from typing import Any
 
 from django.conf import settings
@@ -21,12 +22,16 @@ from kernels.engine import RunRequest, RunResult
 from kernels.errors import Cancelled, DeadlineExceeded, EngineError
 from kernels.isolated import run_isolated
 from kernels.progress import UnitSpan
+from webapp.jobs.events import LOG_LINES, publish_job, publish_progress
 from webapp.jobs.models import Artifact, Job, Status
 from webapp.jobs.services import job_transition
 
 log = logging.getLogger(__name__)
 
-FLUSH_EVERY = 0.25  # seconds: at most four progress writes per second per job
+PUBLISH_EVERY = 0.1  # seconds: at most ten live events per second per job
+FLUSH_EVERY = 0.25  # at most four progress writes to the database per second per job
+FEED_EVERY = 1.0  # the team feed gets a progress summary once a second
+CANCEL_POLL = 0.25
 LOG_TAIL = 500
 
 
@@ -56,6 +61,10 @@ class ProgressSnapshot:
             self.log.append(line[:1000])
             del self.log[:-LOG_TAIL]
 
+    def bump(self) -> None:
+        with self._lock:
+            self.seq += 1
+
     def as_dict(self) -> dict[str, Any]:
         with self._lock:
             return {
@@ -73,27 +82,45 @@ class ProgressSnapshot:
 
 
 class Watcher(threading.Thread):
-    """Flushes the snapshot to the job row and turns a cancel request into the engine's cancel event."""
+    """Publishes live events, saves the snapshot to the job row, and turns a cancel request into the
+    engine's cancel event. One thread per running job, so the engine's callbacks never wait on I/O."""
 
-    def __init__(self, job_id: int, snapshot: ProgressSnapshot, cancel: threading.Event):
-        super().__init__(daemon=True, name=f"job-{job_id}-watcher")
-        self.job_id, self.snapshot, self.cancel = job_id, snapshot, cancel
+    def __init__(self, job: Job, snapshot: ProgressSnapshot, cancel: threading.Event):
+        super().__init__(daemon=True, name=f"job-{job.pk}-watcher")
+        self.job, self.snapshot, self.cancel = job, snapshot, cancel
         self.stopped = threading.Event()
-        self._written = -1
+        self._published = self._written = -1
+        self._last = {"flush": 0.0, "feed": 0.0, "cancel": 0.0}
 
     def run(self) -> None:
         try:
-            while not self.stopped.wait(FLUSH_EVERY):
-                self.flush()
-                if Job.objects.filter(pk=self.job_id, cancel_requested_at__isnull=False).exists():
-                    self.cancel.set()
+            while not self.stopped.wait(PUBLISH_EVERY):
+                self.tick()
         finally:
             connection.close()
 
-    def flush(self) -> None:
+    def tick(self) -> None:
+        now = time.monotonic()
         state = self.snapshot.as_dict()
+        if state["seq"] != self._published:
+            feed = now - self._last["feed"] >= FEED_EVERY
+            live = {"kind": "job", "id": self.job.pk, "seq": state["seq"], "status": Status.RUNNING,
+                    "progress": state, "log": self.snapshot.log_tail()[-LOG_LINES:]}  # fmt: skip
+            publish_progress(self.job, live, feed=feed)
+            self._published = state["seq"]
+            if feed:
+                self._last["feed"] = now
+        if now - self._last["flush"] >= FLUSH_EVERY:
+            self.flush(state)
+            self._last["flush"] = now
+        if now - self._last["cancel"] >= CANCEL_POLL:
+            self._last["cancel"] = now
+            if Job.objects.filter(pk=self.job.pk, cancel_requested_at__isnull=False).exists():
+                self.cancel.set()
+
+    def flush(self, state: dict[str, Any]) -> None:
         if state["seq"] != self._written:
-            Job.objects.filter(pk=self.job_id, status=Status.RUNNING).update(
+            Job.objects.filter(pk=self.job.pk, status=Status.RUNNING).update(
                 progress=state, log=self.snapshot.log_tail()
             )
             self._written = state["seq"]
@@ -106,11 +133,12 @@ def job_execute(job_id: int) -> None:
     if not job_transition(job_id=job_id, to=Status.RUNNING, only_from=(Status.QUEUED,), worker_host=host):
         log.info("job %s was not queued (already claimed, cancelled or gone); skipping", job_id)
         return
-    job = Job.objects.get(pk=job_id)
     Job.objects.filter(pk=job_id).update(provenance=provenance.collect())
+    job = Job.objects.select_related("team", "submitted_by").get(pk=job_id)
+    publish_job(job_id)
 
     snapshot, cancel = ProgressSnapshot(), threading.Event()
-    watcher = Watcher(job_id, snapshot, cancel)
+    watcher = Watcher(job, snapshot, cancel)
     watcher.start()
     request = RunRequest(job.workload, job.params, job.backend, job.implementation, job.workers)
     try:
@@ -147,8 +175,10 @@ def job_execute(job_id: int) -> None:
 def _finish(watcher: Watcher, job_id: int, status: str, **fields: Any) -> None:
     watcher.stopped.set()
     watcher.join()
+    watcher.snapshot.bump()  # the final event outranks every progress event before it
     progress = watcher.snapshot.as_dict()
     job_transition(job_id=job_id, to=status, progress=progress, log=watcher.snapshot.log_tail(), **fields)
+    publish_job(job_id)
 
 
 def _save_artifacts(job: Job, result: RunResult) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import QuerySet
+from django.db.models.fields.json import KT
 from django.http import Http404
 
 from webapp.jobs.models import Artifact, Job
@@ -28,3 +29,10 @@ def artifact_get_for_user(*, user: AbstractBaseUser | AnonymousUser, job_id: int
     if artifact is None:
         raise Http404("No such artifact.")
     return artifact
+
+
+def job_rows(jobs: QuerySet[Job]) -> QuerySet[Job]:
+    """What a table of jobs shows: progress counters without the per-unit spans, no logs or results."""
+    return jobs.defer("progress", "log", "result", "provenance", "verification", "error").annotate(
+        progress_done=KT("progress__done"), progress_total=KT("progress__total")
+    )

@@ -14,6 +14,7 @@ from kernels.engine import RunRequest, check_request
 from kernels.errors import UnsupportedCombination
 from kernels.params import ParamError
 from kernels.registry import UnknownWorkload
+from webapp.jobs.events import publish_job
 from webapp.jobs.models import FINAL_STATES, Job, Status
 from webapp.teams.models import Team
 from webapp.teams.selectors import membership_get
@@ -97,6 +98,8 @@ def job_submit(
     rerun_of: Job | None = None,
 ) -> Job:
     _require_submitter(user, team)
+    if rerun_of is not None and (rerun_of.team_id != team.pk or rerun_of.workload != workload):
+        raise JobInputError("rerun_of", "a re-run must be of a job of the same team and workload")
     cleaned = validate_request(
         workload=workload, params=params, backend=backend, implementation=implementation, workers=workers
     )
@@ -120,6 +123,7 @@ def _enqueue(job_id: int) -> None:
     from tasks.jobs import run_job
 
     run_job.delay(job_id)
+    publish_job(job_id)
 
 
 def job_rerun(*, user: AbstractBaseUser, job: Job, params: Any = None) -> Job:
@@ -148,4 +152,6 @@ def job_cancel(*, user: AbstractBaseUser, job: Job) -> Job:
         # A running job's processes must be killed first: its worker sees this flag and does both.
         Job.objects.filter(pk=job.pk, status=Status.RUNNING).update(cancel_requested_at=now)
     job.refresh_from_db()
+    if cancelled:
+        transaction.on_commit(lambda: publish_job(job.pk))
     return job

@@ -13,7 +13,6 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.db.models.fields.json import KT
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -22,20 +21,13 @@ from kernels.registry import WORKLOADS, UnknownWorkload, get_workload
 from webapp.jobs.filters import JobFilter
 from webapp.jobs.forms import JobSubmitForm, rerun_initial
 from webapp.jobs.models import Job, Status
-from webapp.jobs.selectors import artifact_get_for_user, job_get_for_user, jobs_visible_to
+from webapp.jobs.selectors import artifact_get_for_user, job_get_for_user, job_rows, jobs_visible_to
 from webapp.jobs.services import JobInputError, job_cancel, job_submit
 from webapp.teams.selectors import membership_get, memberships_for_user, team_access
 
 DASHBOARD_JOBS = 20
 HISTORY_PAGE_SIZE = 25
 LOG_TAIL_LINES = 200
-
-
-def job_rows(jobs: QuerySet[Job]) -> QuerySet[Job]:
-    """What a table of jobs shows: progress counters without the per-unit spans, no logs or results."""
-    return jobs.defer("progress", "log", "result", "provenance", "verification", "error").annotate(
-        progress_done=KT("progress__done"), progress_total=KT("progress__total")
-    )
 
 
 @login_required

@@ -23,5 +23,7 @@ def member_set_role(*, actor: AbstractBaseUser, team: Team, user: AbstractBaseUs
         raise PermissionDenied("Only the team's owners manage its members.")
     if role not in Role.values:
         raise ValueError(f"unknown role {role!r}")
+    if role != Role.OWNER and not team.memberships.filter(role=Role.OWNER).exclude(user=user).exists():
+        raise ValueError("a team needs at least one owner: make someone else owner first")
     membership, _ = Membership.objects.update_or_create(team=team, user=user, defaults={"role": role})
     return membership

@@ -39,7 +39,13 @@ def team_member_set(request: HttpRequest, slug: str) -> HttpResponse:
     form = MemberRoleForm(request.POST)
     if not form.is_valid():
         return _render_team(request, membership, form)
-    changed = member_set_role(actor=request.user, team=membership.team, user=form.user, role=form.cleaned_data["role"])
+    try:
+        changed = member_set_role(
+            actor=request.user, team=membership.team, user=form.user, role=form.cleaned_data["role"]
+        )
+    except ValueError as exc:
+        form.add_error("role", str(exc))
+        return _render_team(request, membership, form)
     messages.success(
         request, f"{form.user.get_username()} is now {changed.get_role_display().lower()} of {membership.team}."
     )
