@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -22,8 +22,8 @@ class UnitSpan:
         return asdict(self)
 
 
-class ProgressCallback(Protocol):
-    def __call__(self, done_units: int, total_units: int, worker: int, elapsed: float, span: UnitSpan) -> None: ...
+# on_progress(done_units, total_units, worker, elapsed, span): DESIGN.md's contract, plus the unit's span.
+ProgressCallback = Callable[[int, int, int, float, UnitSpan], None]
 
 
 LogCallback = Callable[[str], None]

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"starting work on {socket.gethostname()} (pid {os.getpid()})", flush=True)
     count = 0
     while (item := client.lpop(units_key)) is not None:
-        index, unit = wire.loads(item)
+        index, unit = wire.loads(item)  # type: ignore[arg-type]  # one key popped: bytes
         start = time.time() - args.started_at
         try:
             result = workload.execute(args.implementation, unit)

@@ -43,7 +43,7 @@ def main() -> None:
 
     report.close()
     pieces = comm.gather(slab[1:-1], root=0)
-    if rank == 0:
+    if pieces is not None:  # rank 0
         grid = initial_grid(rows, cols)
         grid[1 : rows - 1] = np.vstack(pieces)
         report.result([summary(grid)])

@@ -27,7 +27,7 @@ def main() -> None:
 
     report.close()
     gathered = comm.gather(mine, root=0)
-    if rank == 0:
+    if gathered is not None:  # rank 0
         merged = {i: r for part in gathered for i, r in part.items()}
         report.result([merged[i] for i in range(len(units))])
 
