@@ -38,3 +38,6 @@ bench-quick: install
 
 clean:
 	rm -rf $(VENV) build *.egg-info node_modules staticfiles kernels/native/*.c kernels/native/*.so
+
+bench-live: install
+	$(BIN)/python -m webapp.bench_live

@@ -8,6 +8,7 @@ costs live updates (pages still show the saved snapshot on reload), never a job.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -73,6 +74,7 @@ def job_summary(job: Job) -> dict[str, Any]:
 
 
 def publish(group: str, event: dict[str, Any]) -> None:
+    event["sent_at"] = time.time()  # lets a client (and make bench-live) measure delivery latency
     try:
         async_to_sync(get_channel_layer().group_send)(group, {"type": "paralab.event", "event": event})
     except Exception:  # the layer being down must not fail a job; the snapshot in the DB still holds
