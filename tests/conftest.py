@@ -77,7 +77,7 @@ def celery_worker(django_db_setup, django_db_blocker):
     }
     command = [
         sys.executable, "-m", "celery", "-A", "tasks", "worker", "-P", "threads", "--concurrency", "1",
-        "-Q", os.environ["PARALAB_QUEUE"], "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
+        "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
     ]  # fmt: skip
     with open(log_path, "w") as log:
         proc = subprocess.Popen(

@@ -75,7 +75,7 @@ class Stack:
         for command in (
             [str(bin_dir / "daphne"), "-b", "127.0.0.1", "-p", str(self.port), "webapp.asgi:application"],
             [str(bin_dir / "celery"), "-A", "tasks", "worker", "-P", "threads", "--concurrency", "1",
-             "-Q", self.env["PARALAB_QUEUE"], "--loglevel", "WARNING"],
+             "--loglevel", "WARNING"],
         ):  # fmt: skip
             self.procs.append(
                 subprocess.Popen(

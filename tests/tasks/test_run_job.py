@@ -74,17 +74,17 @@ def test_cancel_of_a_running_job_kills_its_processes(celery_worker, alice_api, w
 
 
 def test_a_redelivered_message_never_runs_a_job_twice(celery_worker, alice_api, wait_for_status):
-    from tasks.jobs import run_job
+    from webapp.jobs.services import job_enqueue
 
     job_id = submit(alice_api, workload="fib", params={"ns": [20]})
     first = wait_for_status(job_id, FINAL)
-    run_job.delay(job_id)  # what the broker does if an ack is lost
+    job_enqueue(first)  # what the broker does if an ack is lost
     # The worker runs one job at a time: keep it busy so the next job is still queued when cancelled.
     blocker_id = submit(alice_api, workload="fib", params={"ns": [40]})
     wait_for_status(blocker_id, ("running",))
     cancelled_id = submit(alice_api, workload="fib", params={"ns": [20]})
     assert alice_api.post(f"/api/v1/jobs/{cancelled_id}/cancel/").json()["status"] == "cancelled"
-    run_job.delay(cancelled_id)
+    job_enqueue(Job.objects.get(pk=cancelled_id))
     alice_api.post(f"/api/v1/jobs/{blocker_id}/cancel/")
     marker_id = submit(alice_api, workload="fib", params={"ns": [21]})  # the worker takes messages in order
     wait_for_status(marker_id, FINAL)

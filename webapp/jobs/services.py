@@ -115,15 +115,18 @@ def job_submit(
             rerun_of=rerun_of,
         )
         # The worker must find the row: enqueue only once it is committed.
-        transaction.on_commit(lambda: _enqueue(job.pk))
+        transaction.on_commit(lambda: job_enqueue(job))
     return job
 
 
-def _enqueue(job_id: int) -> None:
+def job_enqueue(job: Job) -> None:
+    """Send the job to the queue of its capability (tasks/queues.py) and tell its watchers."""
     from tasks.jobs import run_job
+    from tasks.queues import capability_for, queue_name
 
-    run_job.delay(job_id)
-    publish_job(job_id)
+    queue = queue_name(capability_for(backend=job.backend, implementation=job.implementation))
+    run_job.apply_async((job.pk,), queue=queue)
+    publish_job(job.pk)
 
 
 def job_rerun(*, user: AbstractBaseUser, job: Job, params: Any = None) -> Job:
