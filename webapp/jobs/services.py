@@ -96,7 +96,12 @@ def job_submit(
     implementation: str,
     workers: Any,
     rerun_of: Job | None = None,
+    study: bool = False,
 ) -> Job:
+    """Create a queued job and send it to a worker once committed.
+
+    ``study=True`` routes it to the study queue, whose worker runs one job at a time (tasks/queues.py).
+    """
     _require_submitter(user, team)
     if rerun_of is not None and (rerun_of.team_id != team.pk or rerun_of.workload != workload):
         raise JobInputError("rerun_of", "a re-run must be of a job of the same team and workload")
@@ -115,16 +120,16 @@ def job_submit(
             rerun_of=rerun_of,
         )
         # The worker must find the row: enqueue only once it is committed.
-        transaction.on_commit(lambda: job_enqueue(job))
+        transaction.on_commit(lambda: job_enqueue(job, study=study))
     return job
 
 
-def job_enqueue(job: Job) -> None:
+def job_enqueue(job: Job, *, study: bool = False) -> None:
     """Send the job to the queue of its capability (tasks/queues.py) and tell its watchers."""
     from tasks.jobs import run_job
     from tasks.queues import capability_for, queue_name
 
-    queue = queue_name(capability_for(backend=job.backend, implementation=job.implementation))
+    queue = queue_name(capability_for(backend=job.backend, implementation=job.implementation, study=study))
     run_job.apply_async((job.pk,), queue=queue)
     publish_job(job.pk)
 
