@@ -7,7 +7,7 @@ from typing import Any
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from webapp.jobs.services import JobInputError
+from webapp.jobs.services import BrokerUnavailable, JobInputError, TooManyActiveJobs
 
 
 def error_body(field: str, reason: str) -> dict[str, Any]:
@@ -17,6 +17,10 @@ def error_body(field: str, reason: str) -> dict[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, TooManyActiveJobs):
+        return Response(error_body(exc.field, exc.reason), status=429)
     if isinstance(exc, JobInputError):
         return Response(error_body(exc.field, exc.reason), status=400)
+    if isinstance(exc, BrokerUnavailable):
+        return Response({"detail": f"{exc}. Try again in a moment."}, status=503, headers={"Retry-After": "10"})
     return drf_exception_handler(exc, context)

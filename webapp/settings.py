@@ -146,6 +146,12 @@ CELERY_TASK_DEFAULT_QUEUE = env("PARALAB_QUEUE", "paralab")
 # Limits on what one job may ask for.
 PARALAB_MAX_WORKERS = envint("PARALAB_MAX_WORKERS", 8)
 PARALAB_MAX_RUNTIME = envint("PARALAB_MAX_RUNTIME", 900)  # seconds; the engine kills the job after this
+PARALAB_TEAM_MAX_ACTIVE = envint("PARALAB_TEAM_MAX_ACTIVE", 100)  # queued + running jobs per team
+# A running job whose worker has not written a heartbeat for this long is "worker lost".
+PARALAB_WORKER_LOST_AFTER = envint("PARALAB_WORKER_LOST_AFTER", 30)
+PARALAB_LOST_JOB_ACTION = env("PARALAB_LOST_JOB_ACTION", "fail")  # or "requeue" (once)
+# A queued job not claimed this long after its message was sent gets the message again.
+PARALAB_REDISPATCH_AFTER = envint("PARALAB_REDISPATCH_AFTER", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = PARALAB_MAX_RUNTIME + 30
 CELERY_TASK_TIME_LIMIT = PARALAB_MAX_RUNTIME + 60
 # A task not acked within the visibility timeout is redelivered: keep it well above the time limit.

@@ -82,6 +82,7 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
             backend=data["backend"],
             implementation=data["implementation"],
             workers=data["workers"],
+            time_limit=data.get("time_limit"),
         )
         return Response(JobSerializer(job, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
 

@@ -16,6 +16,8 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import close_old_connections, connection
+from django.db.models import F
+from django.utils import timezone
 
 from kernels import provenance
 from kernels.engine import RunRequest, RunResult
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 PUBLISH_EVERY = 0.1  # seconds: at most ten live events per second per job
 FLUSH_EVERY = 0.25  # at most four progress writes to the database per second per job
 FEED_EVERY = 1.0  # the team feed gets a progress summary once a second
+HEARTBEAT_EVERY = 2.0  # well under PARALAB_WORKER_LOST_AFTER (30 s by default)
 CANCEL_POLL = 0.25
 LOG_TAIL = 500
 
@@ -90,12 +93,15 @@ class Watcher(threading.Thread):
         self.job, self.snapshot, self.cancel = job, snapshot, cancel
         self.stopped = threading.Event()
         self._published = self._written = -1
-        self._last = {"flush": 0.0, "feed": 0.0, "cancel": 0.0}
+        self._last = {"flush": 0.0, "feed": 0.0, "cancel": 0.0, "heartbeat": 0.0}
 
     def run(self) -> None:
         try:
             while not self.stopped.wait(PUBLISH_EVERY):
-                self.tick()
+                try:
+                    self.tick()
+                except Exception:  # a lost write is retried next tick; a dead watcher would look like a lost worker
+                    log.exception("job %s: watcher tick failed", self.job.pk)
         finally:
             connection.close()
 
@@ -111,18 +117,22 @@ class Watcher(threading.Thread):
             if feed:
                 self._last["feed"] = now
         if now - self._last["flush"] >= FLUSH_EVERY:
-            self.flush(state)
+            self.flush(state, heartbeat=now - self._last["heartbeat"] >= HEARTBEAT_EVERY)
             self._last["flush"] = now
         if now - self._last["cancel"] >= CANCEL_POLL:
             self._last["cancel"] = now
             if Job.objects.filter(pk=self.job.pk, cancel_requested_at__isnull=False).exists():
                 self.cancel.set()
 
-    def flush(self, state: dict[str, Any]) -> None:
+    def flush(self, state: dict[str, Any], *, heartbeat: bool) -> None:
+        fields: dict[str, Any] = {}
         if state["seq"] != self._written:
-            Job.objects.filter(pk=self.job.pk, status=Status.RUNNING).update(
-                progress=state, log=self.snapshot.log_tail()
-            )
+            fields.update(progress=state, log=self.snapshot.log_tail())
+        if heartbeat:
+            fields["heartbeat_at"] = timezone.now()
+            self._last["heartbeat"] = time.monotonic()
+        if fields:
+            Job.objects.filter(pk=self.job.pk, status=Status.RUNNING).update(**fields)
             self._written = state["seq"]
 
 
@@ -130,7 +140,15 @@ def job_execute(job_id: int) -> None:
     """Run one job to a final state. Safe to call twice for the same job: only one claim succeeds."""
     close_old_connections()
     host = socket.gethostname()
-    if not job_transition(job_id=job_id, to=Status.RUNNING, only_from=(Status.QUEUED,), worker_host=host):
+    claimed = job_transition(
+        job_id=job_id,
+        to=Status.RUNNING,
+        only_from=(Status.QUEUED,),
+        worker_host=host,
+        heartbeat_at=timezone.now(),
+        attempts=F("attempts") + 1,
+    )
+    if not claimed:
         log.info("job %s was not queued (already claimed, cancelled or gone); skipping", job_id)
         return
     Job.objects.filter(pk=job_id).update(provenance=provenance.collect())
@@ -147,10 +165,10 @@ def job_execute(job_id: int) -> None:
             on_progress=snapshot.on_progress,
             on_log=snapshot.on_log,
             cancel=cancel,
-            timeout=settings.PARALAB_MAX_RUNTIME,
+            timeout=job.time_limit or settings.PARALAB_MAX_RUNTIME,
         )
     except DeadlineExceeded as exc:
-        _finish(watcher, job_id, Status.FAILED, error=f"time limit: {exc}")
+        _finish(watcher, job_id, Status.FAILED, error=f"time limit: {exc}; its processes were killed")
     except Cancelled:
         _finish(watcher, job_id, Status.CANCELLED, error="cancelled while running; its processes were killed")
     except (EngineError, ValueError) as exc:

@@ -40,6 +40,15 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    # Seconds the run may take; the engine kills it after that (at most PARALAB_MAX_RUNTIME).
+    time_limit = models.PositiveIntegerField(null=True, blank=True)
+    # When the last task message for this job was sent; a sweeper re-sends one that may have been lost.
+    dispatched_at = models.DateTimeField(null=True, blank=True)
+    # Written by the running worker every few seconds; a reaper ends jobs whose worker went silent.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The capability queue it was sent to (tasks/queues.py): cpu, native, mpi or study.
+    capability = models.CharField(max_length=10, default="cpu")
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
 
     class Meta:

@@ -56,6 +56,10 @@ class JobSerializer(serializers.ModelSerializer):
             "started_at",
             "finished_at",
             "cancel_requested_at",
+            "time_limit",
+            "attempts",
+            "heartbeat_at",
+            "capability",
             "rerun_of",
             "artifacts",
             "log",
@@ -87,6 +91,9 @@ class JobCreateSerializer(serializers.Serializer):
     backend = serializers.ChoiceField(choices=BACKENDS, default="sequential")
     implementation = serializers.ChoiceField(choices=IMPLEMENTATIONS, default="python")
     workers = serializers.IntegerField(default=1)
+    time_limit = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Seconds the run may take (default and maximum: the server's limit)."
+    )
 
 
 class JobRerunSerializer(serializers.Serializer):

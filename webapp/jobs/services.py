@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from kernels.engine import RunRequest, check_request
@@ -19,10 +21,12 @@ from webapp.jobs.models import FINAL_STATES, Job, Status
 from webapp.teams.models import Team
 from webapp.teams.selectors import membership_get
 
-# The only moves a job can make.
+log = logging.getLogger(__name__)
+
+# The only moves a job can make. running → queued is the reaper's requeue of a job whose worker died.
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     Status.QUEUED: (Status.RUNNING, Status.CANCELLED, Status.FAILED),
-    Status.RUNNING: (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED),
+    Status.RUNNING: (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED, Status.QUEUED),
     Status.SUCCEEDED: (),
     Status.FAILED: (),
     Status.CANCELLED: (),
@@ -36,6 +40,14 @@ class JobInputError(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+
+
+class TooManyActiveJobs(JobInputError):
+    """The team already has its limit of queued and running jobs (answered with 429)."""
+
+
+class BrokerUnavailable(RuntimeError):
+    """The message broker does not answer: nothing was created (answered with 503)."""
 
 
 class IllegalTransition(RuntimeError):
@@ -97,17 +109,31 @@ def job_submit(
     workers: Any,
     rerun_of: Job | None = None,
     study: bool = False,
+    time_limit: Any = None,
 ) -> Job:
     """Create a queued job and send it to a worker once committed.
 
     ``study=True`` routes it to the study queue, whose worker runs one job at a time (tasks/queues.py).
     """
+    from tasks.queues import capability_for
+
     _require_submitter(user, team)
     if rerun_of is not None and (rerun_of.team_id != team.pk or rerun_of.workload != workload):
         raise JobInputError("rerun_of", "a re-run must be of a job of the same team and workload")
     cleaned = validate_request(
         workload=workload, params=params, backend=backend, implementation=implementation, workers=workers
     )
+    limit = settings.PARALAB_MAX_RUNTIME
+    if time_limit is not None and (
+        isinstance(time_limit, bool) or not isinstance(time_limit, int) or not 1 <= time_limit <= limit
+    ):
+        raise JobInputError("time_limit", f"must be an integer number of seconds between 1 and {limit}")
+    active = Job.objects.filter(team=team, status__in=(Status.QUEUED, Status.RUNNING)).count()
+    if active >= settings.PARALAB_TEAM_MAX_ACTIVE:
+        raise TooManyActiveJobs(
+            "team", f"{team} already has {active} queued or running jobs, its limit; wait for some to finish"
+        )
+    broker_check()
     with transaction.atomic():
         job = Job.objects.create(
             team=team,
@@ -118,20 +144,80 @@ def job_submit(
             implementation=implementation,
             workers=workers,
             rerun_of=rerun_of,
+            time_limit=time_limit,
+            capability=capability_for(backend=backend, implementation=implementation, study=study),
         )
         # The worker must find the row: enqueue only once it is committed.
-        transaction.on_commit(lambda: job_enqueue(job, study=study))
+        transaction.on_commit(lambda: job_enqueue(job))
     return job
 
 
-def job_enqueue(job: Job, *, study: bool = False) -> None:
-    """Send the job to the queue of its capability (tasks/queues.py) and tell its watchers."""
-    from tasks.jobs import run_job
-    from tasks.queues import capability_for, queue_name
+def broker_check() -> None:
+    """Refuse a submission while the broker is down, rather than accept a job no worker will hear of."""
+    import redis
 
-    queue = queue_name(capability_for(backend=job.backend, implementation=job.implementation, study=study))
-    run_job.apply_async((job.pk,), queue=queue)
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith(("redis://", "rediss://")):
+        return
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
+    except redis.RedisError as exc:
+        raise BrokerUnavailable(f"the job queue (Redis) is not answering: {exc}; nothing was submitted") from exc
+
+
+def job_enqueue(job: Job) -> bool:
+    """Send the job to the queue of its capability (tasks/queues.py) and tell its watchers.
+
+    A send that fails leaves ``dispatched_at`` empty; ``jobs_redispatch`` tries again later.
+    """
+    from tasks.jobs import run_job
+    from tasks.queues import queue_name
+
+    try:
+        run_job.apply_async((job.pk,), queue=queue_name(job.capability), retry=False)
+    except Exception:
+        log.warning("could not send job %s to the broker; the sweeper will retry", job.pk, exc_info=True)
+        return False
+    Job.objects.filter(pk=job.pk).update(dispatched_at=timezone.now())
     publish_job(job.pk)
+    return True
+
+
+def jobs_redispatch(*, unsent_after: float = 10.0, resend_after: float | None = None) -> int:
+    """Send again the queued jobs whose message may be lost: never sent, or sent long ago.
+
+    Redis keeps queued messages in memory; after a broker restart they are gone while the rows
+    still say queued. A duplicate message is harmless: the claim lets only one run happen.
+    """
+    now = timezone.now()
+    resend_after = settings.PARALAB_REDISPATCH_AFTER if resend_after is None else resend_after
+    stale = Job.objects.filter(status=Status.QUEUED, queued_at__lt=now - timedelta(seconds=unsent_after)).filter(
+        models.Q(dispatched_at__isnull=True) | models.Q(dispatched_at__lt=now - timedelta(seconds=resend_after))
+    )
+    return sum(job_enqueue(job) for job in stale.order_by("queued_at")[:500])
+
+
+def jobs_reap_lost(*, lost_after: float | None = None) -> list[int]:
+    """End (or requeue once) the running jobs whose worker stopped heart-beating."""
+    lost_after = settings.PARALAB_WORKER_LOST_AFTER if lost_after is None else lost_after
+    cutoff = timezone.now() - timedelta(seconds=lost_after)
+    silent = Job.objects.filter(status=Status.RUNNING).filter(
+        models.Q(heartbeat_at__lt=cutoff) | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
+    )
+    reaped = []
+    for job in silent:
+        silence = f"its worker on {job.worker_host or 'an unknown host'} was silent for more than {lost_after:g} s"
+        if settings.PARALAB_LOST_JOB_ACTION == "requeue" and job.attempts < 2:
+            if job_transition(job_id=job.pk, to=Status.QUEUED, only_from=(Status.RUNNING,), heartbeat_at=None,
+                              error=f"requeued once: {silence}"):  # fmt: skip
+                job_enqueue(job)
+                reaped.append(job.pk)
+        elif job_transition(
+            job_id=job.pk, to=Status.FAILED, only_from=(Status.RUNNING,), error=f"worker lost: {silence}"
+        ):
+            publish_job(job.pk)
+            reaped.append(job.pk)
+    return reaped
 
 
 def job_rerun(*, user: AbstractBaseUser, job: Job, params: Any = None) -> Job:
@@ -146,6 +232,8 @@ def job_rerun(*, user: AbstractBaseUser, job: Job, params: Any = None) -> Job:
         implementation=job.implementation,
         workers=job.workers,
         rerun_of=job,
+        study=job.capability == "study",
+        time_limit=job.time_limit,
     )
 
 
