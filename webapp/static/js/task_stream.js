@@ -16,6 +16,11 @@ export function createTaskStream(canvas, { workers }) {
   const Chart = window.Chart;
   if (!Chart) return null;
   const box = canvas.parentElement;
+  // Text in the chart as on the page around it.
+  const style = getComputedStyle(box);
+  Chart.defaults.font.family = style.fontFamily;
+  Chart.defaults.font.size = 12;
+  Chart.defaults.color = style.getPropertyValue("--muted").trim() || "#5d6678";
   const chart = new Chart(canvas, {
     type: "bar",
     data: {
