@@ -51,9 +51,15 @@ class ProcessesBackend(Backend):
             finished = True
         finally:
             if not finished:
-                # Cancelled, timed out or failed: kill the children rather than wait for them.
-                for pid in list(getattr(pool, "_processes", None) or {}):
-                    kill_process_tree(pid)
+                # Cancelled, timed out or failed: kill the children rather than wait for them. Kill and
+                # reap them through the pool's own Process objects: a child reaped by anyone else
+                # (psutil's wait) looks alive to the executor forever, and its shutdown thread spins.
+                children = list((getattr(pool, "_processes", None) or {}).values())
+                for child in children:
+                    kill_process_tree(child.pid, include_root=False)
+                    child.kill()
+                for child in children:
+                    child.join(timeout=2)
                 pool.shutdown(wait=False, cancel_futures=True)
             else:
                 pool.shutdown(wait=True)
