@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from django.db import connection
 
-ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "build"
+from tests.services import ServiceProcess, start_worker
 
 
 @pytest.fixture
@@ -54,45 +47,28 @@ def api_client_for():
     return make
 
 
-def _wait_for_line(path: Path, needle: str, proc: subprocess.Popen, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if needle in path.read_text(errors="replace"):
-            return
-        if proc.poll() is not None:
-            break
-        time.sleep(0.1)
-    raise RuntimeError(f"Celery worker not ready; its log:\n{path.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.fixture(scope="session")
 def celery_worker(django_db_setup, django_db_blocker):
-    """A real `celery worker` process (threads pool, as in production) on the suite's own queue and test database."""
-    BUILD.mkdir(exist_ok=True)
-    log_path = BUILD / "celery-worker.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "PARALAB_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
-    }
-    command = [
-        sys.executable, "-m", "celery", "-A", "tasks", "worker", "-P", "threads", "--concurrency", "1",
-        "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h",
-    ]  # fmt: skip
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    """The suite's real Celery worker, on the suite's own queues and test database."""
+    worker = start_worker("celery-worker")
     try:
-        _wait_for_line(log_path, "ready.", proc, timeout=60)
-        yield proc
+        yield worker.proc
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        worker.stop()
+
+
+@pytest.fixture
+def worker_factory(django_db_setup):
+    """Start extra workers for one test (e.g. to kill one); all are stopped afterwards."""
+    started: list[ServiceProcess] = []
+
+    def start(name: str, **env: str) -> ServiceProcess:
+        started.append(start_worker(name, **env))
+        return started[-1]
+
+    yield start
+    for worker in started:
+        worker.stop()
 
 
 def _wait_for_status(job_id: int, statuses: tuple[str, ...], timeout: float = 60.0):

@@ -1,0 +1,80 @@
+"""Faults: a worker killed mid-job, time limits. Nothing is left running and no job stays `running`."""
+
+import time
+import uuid
+
+import psutil
+import pytest
+
+from webapp.jobs.models import Job
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+def alive(processes):
+    found = []
+    for proc in processes:
+        try:
+            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
+                found.append(proc)
+        except psutil.NoSuchProcess:
+            pass
+    return found
+
+
+def wait_for_engine(worker_pid: int, timeout: float = 30) -> list[psutil.Process]:
+    """The job's processes under a worker: the engine process and its pool children."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        tree = psutil.Process(worker_pid).children(recursive=True)
+        if len(alive(tree)) >= 3:  # engine + 2 pool children
+            return tree
+        time.sleep(0.05)
+    raise AssertionError("the job's processes never started")
+
+
+def test_a_killed_worker_leaves_no_running_job_and_no_process(team_setup, worker_factory, wait_for_status):
+    from tasks.jobs import run_job
+
+    prefix = f"victim-{uuid.uuid4().hex[:6]}"
+    victim = worker_factory("victim", PARALAB_QUEUE=prefix)
+    job = Job.objects.create(team=team_setup["team_a"], submitted_by=team_setup["alice"], workload="fib",
+                             params={"ns": [40, 40, 40]}, backend="processes", implementation="python", workers=2)  # fmt: skip
+    run_job.apply_async((job.pk,), queue=f"{prefix}.cpu")
+    wait_for_status(job.pk, ("running",))
+    tree = wait_for_engine(victim.pid)
+
+    victim.kill()  # kill -9 the worker alone: its engine process must notice and take its group down
+    deadline = time.monotonic() + 5
+    while alive(tree) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert alive(tree) == [], "the job's processes outlived their worker"
+
+    # Any live worker sweeps; this one considers a worker lost after 5 s of silence.
+    killed_at = time.monotonic()
+    worker_factory("rescuer", PARALAB_QUEUE=prefix, PARALAB_WORKER_LOST_AFTER="5")
+    lost = wait_for_status(job.pk, FINAL, timeout=60)
+    assert lost.status == "failed" and lost.error.startswith("worker lost")
+    assert time.monotonic() - killed_at < 60
+    assert lost.attempts == 1
+
+
+def test_time_limit_fails_the_job_and_kills_its_processes(celery_worker, team_setup, api_client_for, wait_for_status):
+    client = api_client_for(team_setup["alice"])
+    body = {"workload": "fib", "params": {"ns": [40, 40]}, "backend": "processes", "workers": 2, "time_limit": 2}
+    response = client.post("/api/v1/jobs/", body, format="json")
+    assert response.status_code == 201 and response.json()["time_limit"] == 2
+    job = wait_for_status(response.json()["id"], FINAL, timeout=30)
+    assert job.status == "failed" and job.error.startswith("time limit")
+    time.sleep(2)
+    assert alive(psutil.Process(celery_worker.pid).children(recursive=True)) == []
+
+
+def test_time_limit_is_bounded(team_setup, api_client_for):
+    client = api_client_for(team_setup["alice"])
+    for bad in (0, 10**6, "soon", True):
+        response = client.post("/api/v1/jobs/", {"workload": "fib", "time_limit": bad}, format="json")
+        assert response.status_code == 400
+        assert "time_limit" in response.json()
