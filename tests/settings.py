@@ -28,3 +28,6 @@ if os.environ.get("PARALAB_TEST_DB_NAME"):
 
 # Hashing test passwords with 1M PBKDF2 rounds would cost ~0.5 s per user; tests need no secrecy.
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Login lockout is tested on its own (tests/webapp/test_security.py); other tests log in freely.
+AXES_ENABLED = False

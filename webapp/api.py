@@ -18,7 +18,7 @@ def error_body(field: str, reason: str) -> dict[str, Any]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, TooManyActiveJobs):
-        return Response(error_body(exc.field, exc.reason), status=429)
+        return Response({"detail": exc.reason}, status=429, headers={"Retry-After": "60"})
     if isinstance(exc, JobInputError):
         return Response(error_body(exc.field, exc.reason), status=400)
     if isinstance(exc, BrokerUnavailable):

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "axes",
     "webapp.accounts",
     "webapp.teams",
     "webapp.jobs",
@@ -68,7 +69,34 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks
 ]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a username/address after repeated failures
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = 0.25  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+
+# Everything is served from our own origin: scripts, styles, images, WebSockets. No inline code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "webapp.urls"
 WSGI_APPLICATION = "webapp.wsgi.application"
@@ -147,6 +175,7 @@ CELERY_TASK_DEFAULT_QUEUE = env("PARALAB_QUEUE", "paralab")
 PARALAB_MAX_WORKERS = envint("PARALAB_MAX_WORKERS", 8)
 PARALAB_MAX_RUNTIME = envint("PARALAB_MAX_RUNTIME", 900)  # seconds; the engine kills the job after this
 PARALAB_TEAM_MAX_ACTIVE = envint("PARALAB_TEAM_MAX_ACTIVE", 100)  # queued + running jobs per team
+PARALAB_SUBMIT_RATE = envint("PARALAB_SUBMIT_RATE", 60)  # submissions per user per minute (studies excepted)
 # A running job whose worker has not written a heartbeat for this long is "worker lost".
 PARALAB_WORKER_LOST_AFTER = envint("PARALAB_WORKER_LOST_AFTER", 30)
 PARALAB_LOST_JOB_ACTION = env("PARALAB_LOST_JOB_ACTION", "fail")  # or "requeue" (once)

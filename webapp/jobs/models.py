@@ -57,6 +57,7 @@ class Job(models.Model):
             models.Index(fields=["team", "-queued_at"], name="job_team_recent"),
             models.Index(fields=["team", "status", "-queued_at"], name="job_team_status_recent"),
             models.Index(fields=["status"], name="job_status"),
+            models.Index(fields=["submitted_by", "-queued_at"], name="job_submitter_recent"),
         ]
 
     def __str__(self) -> str:

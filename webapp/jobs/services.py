@@ -46,6 +46,10 @@ class TooManyActiveJobs(JobInputError):
     """The team already has its limit of queued and running jobs (answered with 429)."""
 
 
+class TooManySubmissions(TooManyActiveJobs):
+    """The user submitted more than PARALAB_SUBMIT_RATE jobs in the last minute (answered with 429)."""
+
+
 class BrokerUnavailable(RuntimeError):
     """The message broker does not answer: nothing was created (answered with 503)."""
 
@@ -128,6 +132,14 @@ def job_submit(
         isinstance(time_limit, bool) or not isinstance(time_limit, int) or not 1 <= time_limit <= limit
     ):
         raise JobInputError("time_limit", f"must be an integer number of seconds between 1 and {limit}")
+    if not study:
+        recent = Job.objects.filter(submitted_by=user, queued_at__gte=timezone.now() - timedelta(minutes=1)).exclude(
+            capability="study"
+        )
+        if recent.count() >= settings.PARALAB_SUBMIT_RATE:
+            raise TooManySubmissions(
+                "submissions", f"at most {settings.PARALAB_SUBMIT_RATE} submissions a minute; wait a little"
+            )
     active = Job.objects.filter(team=team, status__in=(Status.QUEUED, Status.RUNNING)).count()
     if active >= settings.PARALAB_TEAM_MAX_ACTIVE:
         raise TooManyActiveJobs(
