@@ -18,7 +18,7 @@ django.setup()
 
 from tasks.queues import all_queues  # noqa: E402  (needs settings)
 
-app = Celery("paralab", include=["tasks.jobs", "tasks.reaper"])
+app = Celery("paralab", include=["tasks.jobs", "tasks.reaper", "tasks.control"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 # A worker started without -Q serves every capability queue.
 app.conf.task_queues = [Queue(name) for name in all_queues()]

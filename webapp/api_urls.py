@@ -1,13 +1,17 @@
 """/api/v1/ routes."""
 
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from webapp.jobs.api import JobViewSet, WorkloadViewSet
 from webapp.teams.api import TeamViewSet
+from webapp.workers.api import WorkerStatusView
 
 router = DefaultRouter()
 router.register("workloads", WorkloadViewSet, basename="api-workload")
 router.register("jobs", JobViewSet, basename="api-job")
 router.register("teams", TeamViewSet, basename="api-team")
 
-urlpatterns = router.urls
+urlpatterns = router.urls + [
+    path("workers/", WorkerStatusView.as_view(), name="api-workers"),
+]

@@ -6,6 +6,7 @@ from django.urls import path
 from webapp.accounts import views as accounts
 from webapp.jobs import views as jobs
 from webapp.teams import views as teams
+from webapp.workers import views as workers
 
 urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -22,4 +23,5 @@ urlpatterns = [
     path("teams/", teams.team_list, name="team-list"),
     path("teams/<slug:slug>/", teams.team_detail, name="team-detail"),
     path("teams/<slug:slug>/members/", teams.team_member_set, name="team-member-set"),
+    path("workers/", workers.worker_list, name="worker-list"),
 ]

@@ -23,6 +23,7 @@ from webapp.jobs.models import Job, Status
 from webapp.jobs.selectors import artifact_get_for_user, job_get_for_user, job_rows, jobs_visible_to
 from webapp.jobs.services import JobInputError, job_cancel, job_submit
 from webapp.teams.selectors import membership_get, memberships_for_user, team_access
+from webapp.workers.selectors import capability_warnings
 
 DASHBOARD_JOBS = 20
 HISTORY_PAGE_SIZE = 25
@@ -98,7 +99,9 @@ def job_submit_page(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"Job #{job.pk} is queued.")
             return redirect("job-detail", job_id=job.pk)
-    return render(request, "jobs/submit.html", {**context, "form": form})
+    # Only when the form is shown: a successful submit does not wait for the workers' answer.
+    warnings = capability_warnings(backends=workload.backends, implementations=workload.implementations)
+    return render(request, "jobs/submit.html", {**context, "form": form, "worker_warnings": warnings})
 
 
 def _rerun_source(request: HttpRequest, job_id: int | None, workload: str) -> Job | None:
