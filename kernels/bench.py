@@ -138,106 +138,78 @@ def mpi_missing() -> str:
     return ""
 
 
-def build_groups(quick: bool) -> list[Group]:
-    rounds = 3 if quick else 5
+def seed_group(quick: bool) -> Group:
+    """The seed's example: our processes backend against sequential and against the seed's own Pool.map."""
     top = 35 if quick else 38
-    ns = seed_shape(top)
-    shown = f"fib [{top}..{top - 5}]"
-    groups = [
-        Group(
-            "seed",
-            [
-                engine_case("sequential", "fib", {"ns": ns}, "sequential", "python", 1),
-                engine_case("processes W=2", "fib", {"ns": ns}, "processes", "python", 2),
-                pool_map_case("Pool(2).map", ns),
-            ],
-            [
-                Row(
-                    f"{shown}: processes W=2 vs sequential", "processes W=2", "sequential", Target(1.95, text="≥1.95×")
-                ),
-                Row(
-                    f"{shown}: Paralab processes vs Pool(2).map",
-                    "processes W=2",
-                    "Pool(2).map",
-                    Target(1 / 1.03, text="≥0.971× (≤3% slower)"),
-                ),
-            ],
-            3,
-        )
+    ns, shown = seed_shape(top), f"fib [{top}..{top - 5}]"
+    cases = [
+        engine_case("sequential", "fib", {"ns": ns}, "sequential", "python", 1),
+        engine_case("processes W=2", "fib", {"ns": ns}, "processes", "python", 2),
+        pool_map_case("Pool(2).map", ns),
     ]
+    rows = [
+        Row(f"{shown}: processes W=2 vs sequential", "processes W=2", "sequential", Target(1.95, text="≥1.95×")),
+        Row(
+            f"{shown}: Paralab processes vs Pool(2).map",
+            "processes W=2",
+            "Pool(2).map",
+            Target(1 / 1.03, text="≥0.971× (≤3% slower)"),
+        ),
+    ]
+    return Group("seed", cases, rows, rounds=3)
 
+
+def native_group(quick: bool) -> Group:
+    """One core, no parallelism: what compiling the unit buys; n is picked so Python takes about a second."""
     skip = native_missing()
-    n_python = fib_n_for(0.3 if quick else 1.0)
-    groups.append(
-        Group(
-            "native",
-            [] if skip else [
-                engine_case("python", "fib", {"ns": [n_python]}, "sequential", "python", 1),
-                engine_case("native", "fib", {"ns": [n_python]}, "sequential", "native", 1),
-            ],
-            [Row(f"fib({n_python}), one core: native vs python", "native", "python", Target(100, text="≥100×"))],
-            rounds,
-            skip,
-        )
-    )  # fmt: skip
+    n = fib_n_for(0.3 if quick else 1.0)
+    cases = (
+        [] if skip else [engine_case(impl, "fib", {"ns": [n]}, "sequential", impl, 1) for impl in ("python", "native")]
+    )
+    row = Row(f"fib({n}), one core: native vs python", "native", "python", Target(100, text="≥100×"))
+    return Group("native", cases, [row], rounds=3 if quick else 5, skip=skip)
+
+
+def native_threads_group(quick: bool) -> Group:
+    """Native units release the GIL, so two threads should do twice the work."""
+    skip = native_missing()
     copies = 1 if skip else native_copies(0.4 if quick else 1.0)
-    native_ns = seed_shape(40) * copies
-    groups.append(
-        Group(
-            "native-threads",
-            [] if skip else [
-                engine_case("threads W=1", "fib", {"ns": native_ns}, "threads", "native", 1),
-                engine_case("threads W=2", "fib", {"ns": native_ns}, "threads", "native", 2),
-            ],
-            [Row(f"fib [40..35]×{copies} native: threads W=2 vs W=1", "threads W=2", "threads W=1",
-                 Target(1.9, text="≥1.9×"))],
-            rounds,
-            skip,
-        )
-    )  # fmt: skip
+    ns = seed_shape(40) * copies
+    cases = [] if skip else [engine_case(f"threads W={w}", "fib", {"ns": ns}, "threads", "native", w) for w in (1, 2)]
+    row = Row(
+        f"fib [40..35]×{copies} native: threads W=2 vs W=1", "threads W=2", "threads W=1", Target(1.9, text="≥1.9×")
+    )
+    return Group("native-threads", cases, [row], rounds=3 if quick else 5, skip=skip)
 
+
+def mpi_group(quick: bool) -> Group:
+    """MPI ranks, start-up included: the image must be big enough that mpiexec's fraction of a second is small."""
     image = {"width": 1024, "height": 768, "max_iter": 256 if quick else 512}
-    groups.append(
-        Group(
-            "mpi",
-            [
-                engine_case("mpi W=1", "mandelbrot", image, "mpi", "python", 1),
-                engine_case("mpi W=2", "mandelbrot", image, "mpi", "python", 2),
-            ],
-            [
-                Row(
-                    f"mandelbrot {image['width']}×{image['height']}×{image['max_iter']} python: mpi W=2 vs W=1",
-                    "mpi W=2",
-                    "mpi W=1",
-                    Target(1.85, text="≥1.85×"),
-                )
-            ],
-            3,
-            mpi_missing(),
-        )
-    )
+    cases = [engine_case(f"mpi W={w}", "mandelbrot", image, "mpi", "python", w) for w in (1, 2)]
+    shown = f"mandelbrot {image['width']}×{image['height']}×{image['max_iter']}"
+    row = Row(f"{shown} python: mpi W=2 vs W=1", "mpi W=2", "mpi W=1", Target(1.85, text="≥1.85×"))
+    return Group("mpi", cases, [row], rounds=3, skip=mpi_missing())
 
-    gil_top = 32 if quick else 35
-    gil_ns = seed_shape(gil_top)
-    groups.append(
-        Group(
-            "gil",
-            [
-                engine_case("sequential", "fib", {"ns": gil_ns}, "sequential", "python", 1),
-                engine_case("threads W=2", "fib", {"ns": gil_ns}, "threads", "python", 2),
-            ],
-            [
-                Row(
-                    f"fib [{gil_top}..{gil_top - 5}] python: threads W=2 vs sequential (GIL)",
-                    "threads W=2",
-                    "sequential",
-                    Target(0.8, 1.25, "≈1× (0.8–1.25): the GIL"),
-                )
-            ],
-            rounds,
-        )
+
+def gil_group(quick: bool) -> Group:
+    """Pure-Python threads hold the GIL in turn: about 1×, and the table shows it."""
+    top = 32 if quick else 35
+    ns = seed_shape(top)
+    cases = [
+        engine_case("sequential", "fib", {"ns": ns}, "sequential", "python", 1),
+        engine_case("threads W=2", "fib", {"ns": ns}, "threads", "python", 2),
+    ]
+    row = Row(
+        f"fib [{top}..{top - 5}] python: threads W=2 vs sequential (GIL)",
+        "threads W=2",
+        "sequential",
+        Target(0.8, 1.25, "≈1× (0.8–1.25): the GIL"),
     )
-    return groups
+    return Group("gil", cases, [row], rounds=3 if quick else 5)
+
+
+def build_groups(quick: bool) -> list[Group]:
+    return [make(quick) for make in (seed_group, native_group, native_threads_group, mpi_group, gil_group)]
 
 
 def warm_up() -> None:
@@ -353,9 +325,8 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     info = machine()
-    log(
-        f"Paralab benchmarks ({'quick' if args.quick else 'full'}) on {info['host']}: {info['cpu']}, {info['cores']} cores"
-    )
+    mode = "quick" if args.quick else "full"
+    log(f"Paralab benchmarks ({mode}) on {info['host']}: {info['cpu']}, {info['cores']} cores")
     log("  warming up")
     warm_up()
     groups = build_groups(args.quick)
