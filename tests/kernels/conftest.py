@@ -24,9 +24,6 @@ SMALL: dict[str, dict[str, Any]] = {
     "mpi_ring": {"laps": 2},
 }
 
-# Long enough that a run is surely still busy when a test cancels it (python fib(40) takes seconds).
-LONG_FIB = {"ns": [40, 40, 40, 40]}
-
 
 def small_params(name: str) -> dict[str, Any]:
     return dict(SMALL.get(name, {}))
