@@ -28,6 +28,14 @@ WATCH_PROGRESS = """() => {
   }, 50);
 }"""
 
+# Keeps every WebSocket the page opens, so the test can drop one as a network would.
+RECORD_SOCKETS = """
+window.openedSockets = [];
+window.WebSocket = class extends window.WebSocket {
+  constructor(...args) { super(...args); window.openedSockets.push(this); }
+};
+"""
+
 CLOSE_CODE = """(path) => new Promise((resolve) => {
   const socket = new WebSocket(`ws://${location.host}${path}`);
   let messages = 0;
@@ -69,6 +77,7 @@ def test_a_job_runs_live_for_its_team_and_stays_hidden_from_others(team_setup, c
     mallory = open_page("mallory")
 
     alice = open_page("alice")
+    alice.context.add_init_script(RECORD_SOCKETS)
     job_id = submit_seed_fib(alice)
     alice.evaluate(WATCH_PROGRESS)
     alice_navigations = count_navigations(alice)
@@ -84,6 +93,8 @@ def test_a_job_runs_live_for_its_team_and_stays_hidden_from_others(team_setup, c
     expect(alice.locator(".summary .live-state")).to_have_text("live")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     alice.screenshot(path=SCREENSHOTS / "job-detail-running.png", full_page=True)
+    # The connection drops mid-run: the page opens a new one and picks up where it was.
+    alice.evaluate("() => window.openedSockets.at(-1).close()")
 
     # Bob's history page, opened while the job is under way, keeps its row current too.
     history = bob.context.new_page()
@@ -103,6 +114,7 @@ def test_a_job_runs_live_for_its_team_and_stays_hidden_from_others(team_setup, c
     assert values == sorted(values), f"the bar went backwards: {seen}"
     assert any(0 < value < UNITS for value in values), f"no progress between start and end: {seen}"
     assert alice.evaluate("window.stillTheSamePage") is True and alice_navigations == []
+    assert alice.evaluate("window.openedSockets.length") == 2
 
     # Worker lanes: one row per worker, one bar per unit; timings and provenance filled in without a reload.
     lanes = alice.evaluate(
