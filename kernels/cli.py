@@ -72,6 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     running.add_argument("--workers", "-w", type=int, default=1, help="number of workers (default 1)")
     running.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="kill the run after this long")
+    running.add_argument("--redis-url", help="Redis for the subprocesses backend (default $REDIS_URL or local)")
+    running.add_argument("--hostfile", help="MPI hostfile spreading ranks over hosts (default $PARALAB_MPI_HOSTFILE)")
     running.add_argument("--json", action="store_true", help="print the whole result as JSON")
     running.add_argument("--save", type=Path, metavar="DIR", help="write the run's artifacts (e.g. a PNG) to DIR")
     running.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
@@ -136,6 +138,7 @@ def command_run(args: argparse.Namespace) -> int:
         backend=args.backend,
         implementation=args.implementation,
         workers=args.workers,
+        options={key: value for key, value in (("redis_url", args.redis_url), ("hostfile", args.hostfile)) if value},
     )
     if args.timeout is not None and not 0 < args.timeout < math.inf:
         raise CommandFailed(

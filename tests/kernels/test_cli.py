@@ -67,6 +67,22 @@ def test_run_json_prints_the_summary_and_save_writes_the_image(tmp_path):
     assert (tmp_path / "mandelbrot.png").read_bytes()[:4] == b"\x89PNG"
 
 
+def test_run_options_reach_the_backends(tmp_path, redis_url):
+    done = paralab("run", "fib", "-p", "ns=20,21", "--backend", "subprocesses", "-w", "2", "--redis-url", redis_url)
+    assert (done.returncode, done.stdout.splitlines()[0]) == (0, "result: [6765, 10946]")
+    done = paralab("run", "fib", "--backend", "subprocesses", "-w", "2", "--redis-url", "redis://127.0.0.1:1/0", "-q")
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "paralab: run failed: cannot reach Redis at redis://127.0.0.1:1/0 for the subprocesses backend: "
+    )
+    hostfile = tmp_path / "hosts"
+    hostfile.write_text("no-such-host.invalid:2\n")
+    done = paralab("run", "mpi_ring", "--backend", "mpi", "-w", "2", "--hostfile", str(hostfile), "--quiet")
+    assert done.returncode == 1
+    # The first line says what failed; mpiexec's own words follow it.
+    assert done.stderr.startswith("paralab: run failed: mpiexec exited with code ")
+
+
 def test_an_unchecked_result_says_so():
     done = paralab("run", "primes", "-p", "n=60000001", "--backend", "processes", "-w", "2", "--impl", "native")
     if "is not built" in done.stderr:
