@@ -6,8 +6,9 @@ For team A's objects: anonymous gets the login page (pages) or 401 (API); a user
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
@@ -57,7 +58,9 @@ CASES: dict[str, Case] = {
     "profile": page(lambda o: "/profile/"),
     "token-create": page(lambda o: "/profile/tokens/", "post", data={"name": "x"}),
     # Revoking someone else's token changes nothing (checked below) and just goes back to the profile.
-    "token-revoke": page(lambda o: f"/profile/tokens/{o['token'].pk}/revoke/", "post", outsider=302, viewer=302, member=302),
+    "token-revoke": page(
+        lambda o: f"/profile/tokens/{o['token'].pk}/revoke/", "post", outsider=302, viewer=302, member=302
+    ),
     "dashboard": page(lambda o: "/"),
     "job-history": page(lambda o: "/jobs/"),
     "job-submit": page(lambda o: "/jobs/new/?workload=fib"),
@@ -66,8 +69,14 @@ CASES: dict[str, Case] = {
     "job-artifact": page(lambda o: JOB.format(**o) + "artifacts/mandelbrot.png", outsider=404),
     "team-list": page(lambda o: "/teams/"),
     "team-detail": page(lambda o: "/teams/team-a/", outsider=404),
-    "team-member-set": page(lambda o: "/teams/team-a/members/", "post", outsider=404, viewer=403, member=403,
-                            data={"username": "bob", "role": "viewer"}),  # fmt: skip
+    "team-member-set": page(
+        lambda o: "/teams/team-a/members/",
+        "post",
+        outsider=404,
+        viewer=403,
+        member=403,
+        data={"username": "bob", "role": "viewer"},
+    ),  # fmt: skip
     "worker-list": page(lambda o: "/workers/"),
     "api-root": api(lambda o: "/api/v1/"),
     "api-workload-list": api(lambda o: "/api/v1/workloads/"),
@@ -111,7 +120,9 @@ def objects(team_setup):
     o = dict(team_setup)
     job = Job.objects.create(team=o["team_a"], submitted_by=o["alice"], workload="fib", params={"ns": [5]},
                              backend="sequential", implementation="python")  # fmt: skip
-    Artifact.objects.create(job=job, name="mandelbrot.png", file=ContentFile(b"\x89PNG", name="a.png"), size=4, sha256="0")
+    Artifact.objects.create(
+        job=job, name="mandelbrot.png", file=ContentFile(b"\x89PNG", name="a.png"), size=4, sha256="0"
+    )
     o["job"] = job.pk
     o["token"], _ = token_create(user=o["alice"], name="alice's")
     return o
@@ -145,7 +156,7 @@ def test_access(objects, name, case, actor):
         assert response["Location"].startswith(LOGIN)
     if actor == "outsider" and response.status_code == 200:
         body = b"".join(response.streaming_content) if response.streaming else response.content
-        assert f'/jobs/{objects["job"]}/'.encode() not in body, f"{name} shows team A's job to team B"
+        assert f"/jobs/{objects['job']}/".encode() not in body, f"{name} shows team A's job to team B"
     assert ApiToken.objects.get(pk=objects["token"].pk).revoked_at is None, "someone else revoked alice's token"
 
 
