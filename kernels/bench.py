@@ -343,8 +343,12 @@ def main(argv: list[str] | None = None) -> int:
         ", ".join(f"{n} {v}" for v, n in counts.items() if n)
         + f" in {elapsed:.0f} s; ratios are medians of same-run rounds"
     )
+    load, cores = (info["load_average"] or [0.0])[0], info["cores"] or 1
+    if load > cores / 2:
+        # Speedups need idle cores: with other work running, MISS says more about the machine than the code.
+        print(f"note: load average was {load:.1f} on {cores} cores when the run started; other work competed")
     document = {
-        "mode": "quick" if args.quick else "full",
+        "mode": mode,
         "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "seconds": elapsed,
         "machine": info,
@@ -352,7 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         "rows": reports,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"timings written to {args.json}")
     return 0
 
