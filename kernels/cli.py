@@ -2,7 +2,7 @@
 
 Validation, bounds and messages all come from the engine; this module only parses the command
 line, draws progress and maps errors to exit codes (2 bad input, 3 cancelled or timed out,
-130 interrupted).
+130 Ctrl-C, 143 SIGTERM).
 """
 
 from __future__ import annotations
@@ -175,37 +175,39 @@ def parse_params(items: list[str]) -> dict[str, str]:
 
 
 def run_interruptible(request: RunRequest, bar: ProgressBar, timeout: float | None) -> RunResult:
-    """Run with Ctrl-C wired to the engine's cancel event, so the backend kills its processes."""
+    """Run with Ctrl-C and SIGTERM wired to the engine's cancel event, so the backend kills its processes."""
     cancel = threading.Event()
-    interrupted = threading.Event()
+    stopped_by: list[int] = []
 
-    def on_sigint(signum: int, frame: Any) -> None:
-        if interrupted.is_set():
-            # Second Ctrl-C: a python thread cannot be stopped, so stop waiting for it.
+    def on_signal(signum: int, frame: Any) -> None:
+        if stopped_by:
+            # Second signal: a python thread cannot be stopped, so stop waiting for it.
             kill_process_tree(os.getpid(), include_root=False)
-            os._exit(EXIT_INTERRUPTED)
-        interrupted.set()
+            os._exit(128 + stopped_by[0])
+        stopped_by.append(signum)
         cancel.set()
         if request.backend == "threads":
             # os.write, not print: the handler may interrupt a write to sys.stderr.
             os.write(2, b"\nparalab: cancelling; running threads finish their unit (Ctrl-C again to quit now)\n")
 
-    # Pool children forked during the run inherit this handler, so a terminal's Ctrl-C (sent to the
+    # Pool children forked during the run inherit these handlers, so a terminal's Ctrl-C (sent to the
     # whole process group) leaves them to the parent, which kills them.
-    previous = signal.signal(signal.SIGINT, on_sigint)
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         return run(request, on_progress=bar.on_progress, cancel=cancel, timeout=timeout)
     except Cancelled as exc:
         bar.close()
-        if interrupted.is_set():
-            raise CommandFailed(EXIT_INTERRUPTED, "interrupted; the run was cancelled") from None
+        if stopped_by:
+            word = "interrupted" if stopped_by[0] == signal.SIGINT else "terminated"
+            raise CommandFailed(128 + stopped_by[0], f"{word}; the run was cancelled") from None
         reason = str(exc) if isinstance(exc, DeadlineExceeded) else "cancelled"
         raise CommandFailed(EXIT_CANCELLED, f"{reason}; the run was stopped") from None
     except (EngineError, NativeUnavailable) as exc:
         bar.close()
         raise CommandFailed(EXIT_FAILED, f"run failed: {exc}") from None
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def describe_result(result: RunResult) -> str:

@@ -161,9 +161,18 @@ def test_a_time_limit_exits_3_and_leaves_nothing_running(processes):
     processes.assert_nothing_left([p for p in psutil.process_iter() if marker in " ".join(p.cmdline())])
 
 
-@pytest.mark.parametrize("backend", ["processes", "subprocesses", "mpi"])
-def test_ctrl_c_kills_the_workers_and_exits_130(backend, redis_url):
-    # Its own session, so the test can do what a terminal does on Ctrl-C: SIGINT the whole process group.
+@pytest.mark.parametrize(
+    ("backend", "signum", "code", "message"),
+    [
+        ("processes", signal.SIGINT, 130, "paralab: interrupted; the run was cancelled"),
+        ("subprocesses", signal.SIGINT, 130, "paralab: interrupted; the run was cancelled"),
+        ("mpi", signal.SIGINT, 130, "paralab: interrupted; the run was cancelled"),
+        ("processes", signal.SIGTERM, 143, "paralab: terminated; the run was cancelled"),
+    ],
+)
+def test_ctrl_c_or_sigterm_kills_the_workers(backend, signum, code, message, redis_url):
+    # Its own session, so the test can do what a terminal does on Ctrl-C: signal the whole process group.
+    # (A supervisor's SIGTERM goes to the one process; killpg covers the harder case for both.)
     cli = subprocess.Popen(
         [*paralab_command(), "run", "fib", "-p", "ns=40,40", "--backend", backend, "-w", "2"],
         stdout=subprocess.PIPE,
@@ -179,14 +188,14 @@ def test_ctrl_c_kills_the_workers_and_exits_130(backend, redis_url):
             time.sleep(0.05)
         assert len(workers) >= 2, "the run's workers did not start"
         time.sleep(0.3)
-        os.killpg(cli.pid, signal.SIGINT)
+        os.killpg(cli.pid, signum)
         out, err = cli.communicate(timeout=20)
     finally:
         if cli.poll() is None:
             cli.kill()
             cli.wait()
-    assert cli.returncode == 130
-    assert stderr_lines(err)[-1] == "paralab: interrupted; the run was cancelled"
+    assert (cli.returncode, out) == (code, "")
+    assert stderr_lines(err)[-1] == message
     assert "Traceback" not in err  # the workers were killed quietly, not interrupted mid-unit
     gone, alive = psutil.wait_procs(workers, timeout=2)
     assert alive == []
