@@ -1,7 +1,7 @@
 """The server-rendered pages; they work without JavaScript."""
 
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from webapp.accounts import views as accounts
 from webapp.jobs import views as jobs
@@ -20,6 +20,7 @@ urlpatterns = [
     path("jobs/<int:job_id>/", jobs.job_detail, name="job-detail"),
     path("jobs/<int:job_id>/cancel/", jobs.job_cancel_view, name="job-cancel"),
     path("jobs/<int:job_id>/artifacts/<str:name>", jobs.job_artifact, name="job-artifact"),
+    path("", include("webapp.studies.urls")),
     path("teams/", teams.team_list, name="team-list"),
     path("teams/<slug:slug>/", teams.team_detail, name="team-detail"),
     path("teams/<slug:slug>/members/", teams.team_member_set, name="team-member-set"),

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "webapp.accounts",
     "webapp.teams",
     "webapp.jobs",
+    "webapp.studies",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,87 @@
+"""The new-study form, generated from the chosen workload's schema (as the job form is).
+
+Like the job form it only parses what the browser sent; ``services.study_create`` decides what is
+allowed and its ``JobInputError`` lands on the field it names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+
+from kernels.registry import BACKENDS, IMPLEMENTATIONS
+from kernels.scaling import BASELINE_BACKEND
+from kernels.workloads.base import Workload
+from webapp.jobs.forms import PARAM_PREFIX, OfferedChoiceField, param_field
+from webapp.studies.services import DEFAULT_REPETITIONS, MAX_REPETITIONS, default_worker_counts
+from webapp.teams.models import Membership
+
+
+class OfferedMultipleChoiceField(forms.MultipleChoiceField):
+    """Checkboxes for what makes sense that also accept any of ``accepted``, so the service can say why one is refused."""
+
+    def __init__(self, *, accepted: Iterable[str], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.accepted = frozenset(accepted)
+
+    def valid_value(self, value: Any) -> bool:
+        return value in self.accepted or super().valid_value(value)
+
+
+class StudyForm(forms.Form):
+    workload = forms.CharField(widget=forms.HiddenInput, required=False)
+    title = forms.CharField(max_length=200, required=False, help_text="optional; made from the settings if empty")
+
+    def __init__(self, *args: Any, workload: Workload, memberships: Iterable[Membership], **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        memberships = list(memberships)
+        self.fields["workload"].initial = workload.name
+        self.fields["team"] = OfferedChoiceField(
+            choices=[(m.team.slug, m.team.name) for m in memberships if m.can_submit],
+            accepted=[m.team.slug for m in memberships],
+            help_text="teams where you are an owner or a member",
+        )
+        parallel = [b for b in workload.backends if b != BASELINE_BACKEND]
+        self.fields["backends"] = OfferedMultipleChoiceField(
+            accepted=BACKENDS,
+            choices=[(b, b) for b in parallel],
+            initial=[b for b in ("threads", "processes") if b in parallel] or parallel[:1],
+            widget=forms.CheckboxSelectMultiple,
+            help_text="the sequential baseline always runs too",
+        )
+        self.fields["implementations"] = OfferedMultipleChoiceField(
+            accepted=IMPLEMENTATIONS,
+            choices=[(i, i) for i in workload.implementations],
+            initial=["python"],
+            widget=forms.CheckboxSelectMultiple,
+        )
+        self.fields["workers"] = forms.CharField(
+            initial=",".join(str(n) for n in default_worker_counts()),
+            max_length=200,
+            help_text="worker counts to sweep, comma-separated (default: 1 to the number of cores)",
+        )
+        self.fields["repetitions"] = forms.IntegerField(
+            initial=DEFAULT_REPETITIONS,
+            widget=forms.NumberInput(attrs={"min": 1, "max": MAX_REPETITIONS, "step": 1}),
+            help_text=f"runs of each configuration, 1 to {MAX_REPETITIONS}; the tables show the median with min–max",
+        )
+        for param in workload.params:
+            self.fields[PARAM_PREFIX + param.name] = param_field(param)
+
+    def param_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith(PARAM_PREFIX)]
+
+    def sweep_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in ("team", "title", "backends", "implementations", "workers", "repetitions")]
+
+    def params(self) -> dict[str, str]:
+        return {
+            name.removeprefix(PARAM_PREFIX): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith(PARAM_PREFIX)
+        }
+
+    def add_service_error(self, field: str, reason: str) -> None:
+        self.add_error(field if field in self.fields else None, reason)
