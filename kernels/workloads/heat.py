@@ -83,8 +83,8 @@ class Heat(Workload):
         return params["rows"] - 2  # each rank needs at least one interior row
 
     def total_units(self, params: dict[str, Any], workers: int, backend: str) -> int:
-        # kernels/mpi/heat.py: each rank reports ten times over the run.
-        return workers * 10 if backend == "mpi" else 1
+        # kernels/mpi/heat.py: each rank reports ten times over the run, or after every step when there are fewer.
+        return workers * min(10, params["steps"]) if backend == "mpi" else 1
 
     def run_unit(self, unit: Any) -> Any:
         return summary(simulate(*unit))

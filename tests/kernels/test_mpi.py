@@ -80,3 +80,14 @@ def test_a_killed_rank_fails_the_run_instead_of_hanging(background, processes):
     assert isinstance(running.error, WorkerFailed)
     assert str(running.error).startswith("mpiexec exited with code ")
     processes.assert_nothing_left(seen)
+
+
+@pytest.mark.parametrize("steps", [1, 3, 10, 25])
+def test_heat_progress_reaches_the_total_even_with_few_steps(steps):
+    # Each rank reports ten times, or once per step when there are fewer than ten.
+    calls = []
+    run(
+        RunRequest("heat", {"rows": 16, "cols": 16, "steps": steps}, "mpi", "python", 2),
+        on_progress=lambda done, total, *rest: calls.append((done, total)),
+    )
+    assert calls[-1] == (2 * min(10, steps), 2 * min(10, steps))
