@@ -24,6 +24,7 @@ from kernels.errors import Cancelled, DeadlineExceeded, EngineError
 from kernels.params import ParamError
 from kernels.progress import UnitSpan
 from kernels.registry import BACKENDS, IMPLEMENTATIONS, WORKLOADS, UnknownWorkload
+from kernels.remote import add_remote_parser
 from kernels.workloads.base import NativeUnavailable, Workload
 
 EXIT_FAILED = 1
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     running.add_argument("--save", type=Path, metavar="DIR", help="write the run's artifacts (e.g. a PNG) to DIR")
     running.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     running.set_defaults(handler=command_run)
+
+    add_remote_parser(commands)  # `paralab remote submit|study|jobs`, over a server's HTTP API
     return parser
 
 

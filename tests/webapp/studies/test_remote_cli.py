@@ -1,0 +1,124 @@
+"""`paralab remote` as a user runs it: a separate process talking HTTP to a live server (pytest-django's
+live_server) whose jobs run on a real Celery worker. Errors are one line on stderr with a meaningful exit code."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from webapp.accounts.services import token_create
+from webapp.jobs.models import Job, Status
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def paralab(*args: str, url: str, token: str | None, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("PARALAB_URL", "PARALAB_TOKEN", "DJANGO_SETTINGS_MODULE")}
+    env["PARALAB_URL"] = url
+    if token is not None:
+        env["PARALAB_TOKEN"] = token
+    return subprocess.run(
+        [sys.executable, "-m", "kernels.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        timeout=timeout,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def token(team_setup):
+    return token_create(user=team_setup["alice"], name="cli")[1]
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, stderr
+    return lines[0]
+
+
+def test_submit_and_wait_follows_the_job_to_its_verified_result(live_server, celery_worker, token):
+    run = paralab("remote", "submit", "fib", "-p", "ns=22,21", "--backend", "processes", "--workers", "2", "--wait",
+                  url=live_server.url, token=token)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    job = Job.objects.get()
+    assert job.status == Status.SUCCEEDED and (job.backend, job.workers) == ("processes", 2)
+    assert f"job #{job.pk} queued: fib on processes × python × 2  {live_server.url}/jobs/{job.pk}/" in run.stdout
+    assert "result: [17711, 10946]" in run.stdout
+    assert "verification: verified (equals the closed-form Fibonacci numbers)" in run.stdout
+    assert "wall time:" in run.stdout and "(processes × python, 2 workers)" in run.stdout
+    assert "] 2/2 units" in run.stderr  # the progress bar reached the end
+
+    listing = paralab("remote", "jobs", url=live_server.url, token=token)
+    assert listing.returncode == 0, listing.stderr
+    header, row = listing.stdout.splitlines()[:2]
+    assert header.split()[:3] == ["job", "status", "verified"]
+    assert row.split()[:4] == [f"#{job.pk}", "succeeded", "yes", "fib"]
+
+
+def test_a_tiny_study_waits_and_prints_its_speedup_table(live_server, celery_worker, token):
+    run = paralab("remote", "study", "fib", "-p", "ns=22,21", "--backends", "processes", "--workers", "1,2",
+                  "--repetitions", "1", "--wait", url=live_server.url, token=token)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "study #" in run.stdout and "3 jobs, one at a time" in run.stdout
+    assert "succeeded: 3 of 3 jobs succeeded" in run.stdout
+    table = run.stdout.splitlines()
+    assert any(line.startswith("sequential × python") and "1.00×" in line for line in table)
+    assert any(line.startswith("processes × python") for line in table)
+    assert "processes × python: Amdahl serial fraction f = " in run.stdout
+    assert "] 3/3 jobs" in run.stderr
+
+
+def test_a_bad_token_is_one_line_and_exit_4(live_server, token):
+    run = paralab("remote", "jobs", url=live_server.url, token="plb_not-a-real-token")
+    assert run.returncode == 4
+    line = one_line(run.stderr)
+    assert line.startswith(f"paralab: error: the server at {live_server.url} refused PARALAB_TOKEN")
+    assert "Invalid or revoked API token." in line
+    missing = paralab("remote", "jobs", url=live_server.url, token=None)
+    assert missing.returncode == 2
+    assert one_line(missing.stderr).startswith("paralab: error: PARALAB_TOKEN is not set")
+
+
+def test_an_unreachable_server_is_one_line_and_exit_5(token):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the probe is closed
+    run = paralab("remote", "submit", "fib", url=f"http://127.0.0.1:{port}", token=token)
+    assert run.returncode == 5
+    assert one_line(run.stderr) == (
+        f"paralab: error: cannot reach the Paralab server at http://127.0.0.1:{port}: [Errno 111] Connection refused"
+    )
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["submit", "fib", "-p", "ns=22,99"],
+         "the server refused the request: params.ns: must be 1 to 64 integers, each between 1 and 40, got 99"),
+        (["submit", "fib", "--backend", "gpu"], 'the server refused the request: backend: "gpu" is not a valid choice.'),
+        (["submit", "fib", "--backend", "sequential", "--workers", "2"],
+         "the server refused the request: workers: the sequential backend runs with exactly 1 worker"),
+        (["study", "fib", "--backends", "processes", "--workers", "0,1"],
+         "the server refused the request: workers: each must be between 1 and 8, got 0"),
+        (["submit", "fib", "-p", "ns"], "-p expects KEY=VALUE, got 'ns'"),
+        (["study", "--preset", "seed-fib", "--backends", "threads"],
+         "--preset sets the workload, its params and backends; give none of them"),
+    ],
+)  # fmt: skip
+def test_bad_input_names_the_field_and_the_reason_with_exit_2(live_server, token, args, message):
+    run = paralab("remote", *args, url=live_server.url, token=token)
+    assert run.returncode == 2
+    assert one_line(run.stderr) == f"paralab: error: {message}"
+    assert not Job.objects.exists()
+
+
+def test_a_viewer_is_not_allowed_to_submit(live_server, team_setup):
+    viewer = token_create(user=team_setup["vera"], name="cli")[1]
+    run = paralab("remote", "submit", "fib", "--team", "team-a", url=live_server.url, token=viewer)
+    assert run.returncode == 4
+    assert one_line(run.stderr) == "paralab: error: not allowed: Viewers cannot submit or cancel jobs in this team."
