@@ -193,7 +193,11 @@ def cluster(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[di
     cluster = Cluster(tag=tag, subnet=_free_subnet(), bridge=f"plbr{tag}")
     workdir = tmp_path_factory.mktemp("scaleout")
     try:
-        cluster.build()
+        try:
+            cluster.build()
+        except subprocess.CalledProcessError as exc:
+            cluster.close()
+            pytest.skip(f"cannot build network namespaces here: {' '.join(exc.cmd)}: {exc.stderr.strip()}")
         node_a = cluster.nodes["node-a"]
 
         # Redis listens on the bridge address only; protected mode would refuse the namespaces'
