@@ -16,5 +16,5 @@ router.register("studies", StudyViewSet, basename="api-study")
 
 urlpatterns = router.urls + [
     path("", include("webapp.studies.api_urls")),
-    path("workers/", WorkerStatusView.as_view(), name="api-workers"),
+    path("workers/", WorkerStatusView.as_view(), name="api-worker-list"),
 ]
