@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Q, QuerySet
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform
 from django.http import Http404
 
 from kernels.scaling import Sample, Series, analyse
@@ -84,7 +84,11 @@ def study_runs(study: Study) -> list[StudyRun]:
     return list(
         study.runs.select_related("job")
         .defer("job__result", "job__log", "job__progress", "job__provenance", "job__error")
-        .annotate(progress_done=KT("job__progress__done"), progress_total=KT("job__progress__total"))
+        # KT("job__progress__done") would read the key from job_id; the transform over the joined field does not.
+        .annotate(
+            progress_done=KeyTextTransform("done", "job__progress"),
+            progress_total=KeyTextTransform("total", "job__progress"),
+        )
         .order_by("id")
     )
 

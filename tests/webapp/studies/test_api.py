@@ -248,3 +248,15 @@ def test_compare_jobs_and_studies(alice_api, team_setup, make_job, finished_stud
         "jobs": ["give two or more ids to compare side by side"]
     }
     assert alice_api.get("/api/v1/compare/?jobs=1,x").json() == {"jobs": ["must be ids separated by commas, got 'x'"]}
+
+
+def test_the_running_job_and_its_unit_progress_are_in_the_document(alice_api, team_setup, make_study):
+    from webapp.jobs.services import job_transition
+
+    study = make_study(user=team_setup["alice"], team=team_setup["team_a"])
+    first = study.runs.order_by("id").first().job
+    assert job_transition(job_id=first.pk, to=Status.RUNNING, progress={"done": 1, "total": 2, "seq": 4})
+    doc = alice_api.get(f"/api/v1/studies/{study.pk}/").json()
+    assert doc["status"] == "running"
+    assert doc["current"]["job"] == first.pk and (doc["current"]["done"], doc["current"]["total"]) == (1, 2)
+    assert [(r["done"], r["total"]) for r in doc["runs"]] == [(1, 2), (0, 0), (0, 0)]

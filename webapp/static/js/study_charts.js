@@ -117,8 +117,15 @@ function options(name, top) {
     parsing: true,
     interaction: { mode: "nearest", intersect: false },
     scales: {
-      x: { type: "linear", min: 1, max: Math.max(2, top), ticks: { stepSize: 1 }, title: { display: true, text: "workers" } },
-      y: { beginAtZero: true, title: { display: true, text: AXES[name] } },
+      // Padded by a quarter worker each side so points on the first and last count are not cut in half.
+      x: {
+        type: "linear",
+        min: 0.75,
+        max: Math.max(2, top) + 0.25,
+        ticks: { stepSize: 1, callback: (value) => (Number.isInteger(value) ? value : "") },
+        title: { display: true, text: "workers" },
+      },
+      y: { beginAtZero: true, grace: "8%", title: { display: true, text: AXES[name] } },
     },
     plugins: {
       legend: { position: "bottom", labels: { boxWidth: 18, font: { size: 11 } } },
@@ -144,7 +151,7 @@ export function drawCharts(root, series, charts = {}) {
     if (!(name in data)) continue;
     if (charts[name]) {
       charts[name].data.datasets = data[name];
-      charts[name].options.scales.x.max = Math.max(2, top);
+      charts[name].options.scales.x.max = Math.max(2, top) + 0.25;
       charts[name].update("none");
     } else {
       charts[name] = new window.Chart(canvas, {
