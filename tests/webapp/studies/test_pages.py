@@ -123,3 +123,17 @@ def test_compare_page_marks_what_differs(team_setup, client_for, make_job):
 
 def test_the_nav_links_to_studies(team_setup, client_for):
     assert 'href="/studies/">Studies</a>' in client_for(team_setup["bob"]).get("/").content.decode()
+
+
+def test_the_history_page_downloads_its_filtered_jobs(team_setup, client_for, make_job):
+    alice, team_a = team_setup["alice"], team_setup["team_a"]
+    done = make_job(user=alice, team=team_a, status=Status.SUCCEEDED, wall_time=1.0, verified=True)
+    make_job(user=alice, team=team_a, status=Status.FAILED)
+    browser = client_for(alice)
+    html = browser.get("/jobs/?status=succeeded").content.decode()
+    link = re.search(r'<a href="(/api/v1/exports/jobs\.csv\?[^"]*)" download>CSV</a>', html).group(1)
+    assert link == "/api/v1/exports/jobs.csv?status=succeeded"
+    response = browser.get(link)  # the page's session is enough: no token needed
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert len(lines) == 2 and lines[1].startswith(f"{done.pk},team-a,alice,fib,")
+    assert 'href="/api/v1/exports/jobs.json?status=succeeded" download>JSON</a>' in html
