@@ -20,6 +20,7 @@ from webapp.accounts.models import ApiToken
 from webapp.accounts.services import token_create
 from webapp.jobs.models import Artifact, Job
 from webapp.routing import websocket_urlpatterns
+from webapp.studies.models import Study, StudyRun
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +51,8 @@ def public(url):
 
 JOB = "/jobs/{job}/"
 API_JOB = "/api/v1/jobs/{job}/"
+STUDY = "/studies/{study}/"
+API_STUDY = "/api/v1/studies/{study}/"
 SUBMIT = {"team": "team-a", "workload": "fib", "params": {"ns": [5]}}
 
 CASES: dict[str, Case] = {
@@ -89,12 +92,41 @@ CASES: dict[str, Case] = {
     "api-team-list": api(lambda o: "/api/v1/teams/"),
     "api-team-detail": api(lambda o: "/api/v1/teams/team-a/", outsider=404),
     "api-worker-list": api(lambda o: "/api/v1/workers/"),
+    "study-list": page(lambda o: "/studies/"),
+    "study-new": page(lambda o: "/studies/new/?workload=fib"),
+    "study-preset": page(
+        lambda o: "/studies/presets/seed-fib/", "post", outsider=404, viewer=403, member=302, data={"team": "team-a"}
+    ),
+    "study-detail": page(lambda o: STUDY.format(**o), outsider=404),
+    "study-cancel": page(lambda o: STUDY.format(**o) + "cancel/", "post", outsider=404, viewer=403, member=302),
+    "compare": page(lambda o: "/compare/?jobs={job},{job2}".format(**o), outsider=404),
+    "api-study-list": api(lambda o: "/api/v1/studies/"),
+    "api-study-presets": api(lambda o: "/api/v1/studies/presets/"),
+    "api-study-detail": api(lambda o: API_STUDY.format(**o), outsider=404),
+    "api-study-cancel": api(lambda o: API_STUDY.format(**o) + "cancel/", "post", outsider=404, viewer=403),
+    "api-study-export": api(lambda o: API_STUDY.format(**o) + "export.json", outsider=404),
+    "api-study-chart": api(lambda o: API_STUDY.format(**o) + "chart.svg", outsider=404),
+    "api-job-export": api(lambda o: "/api/v1/exports/jobs.json"),
+    "api-compare": api(lambda o: "/api/v1/compare/?jobs={job},{job2}".format(**o), outsider=404),
     "schema": public(lambda o: "/api/schema/"),
     "api-docs": public(lambda o: "/api/docs/"),
     "api-redoc": public(lambda o: "/api/redoc/"),
 }
 # The job-create endpoint shares its route name with the list; it is a write.
-WRITES = [("api-job-list", api(lambda o: "/api/v1/jobs/", "post", outsider=400, viewer=403, member=201, data=SUBMIT))]
+WRITES = [
+    ("api-job-list", api(lambda o: "/api/v1/jobs/", "post", outsider=400, viewer=403, member=201, data=SUBMIT)),
+    (
+        "api-study-list",
+        api(
+            lambda o: "/api/v1/studies/",
+            "post",
+            outsider=400,
+            viewer=403,
+            member=201,
+            data={**SUBMIT, "backends": ["threads"], "workers": [1], "repetitions": 1},
+        ),
+    ),
+]
 
 
 def route_names() -> set[str]:
@@ -124,6 +156,16 @@ def objects(team_setup):
         job=job, name="mandelbrot.png", file=ContentFile(b"\x89PNG", name="a.png"), size=4, sha256="0"
     )
     o["job"] = job.pk
+    second = Job.objects.create(team=o["team_a"], submitted_by=o["alice"], workload="fib", params={"ns": [5]},
+                                backend="threads", implementation="python")  # fmt: skip
+    o["job2"] = second.pk
+    study = Study.objects.create(team=o["team_a"], created_by=o["alice"], title="s", workload="fib",
+                                 params={"ns": [5]}, backends=["sequential", "threads"], implementations=["python"],
+                                 workers=[1], repetitions=1)  # fmt: skip
+    StudyRun.objects.bulk_create(
+        [StudyRun(study=study, job=job, repetition=1), StudyRun(study=study, job=second, repetition=1)]
+    )
+    o["study"] = study.pk
     o["token"], _ = token_create(user=o["alice"], name="alice's")
     return o
 
