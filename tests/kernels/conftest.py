@@ -166,6 +166,10 @@ class ProcessWatch:
     def new_descendants(self) -> list[psutil.Process]:
         return [p for p in living_descendants() if p.pid not in self.before]
 
+    def carrying(self, marker: str) -> list[psutil.Process]:
+        """Living processes anywhere whose command line contains ``marker``."""
+        return [p for p in psutil.process_iter() if marker in " ".join(cmdline(p)) and is_alive(p)]
+
     def assert_nothing_left(self, seen: list[psutil.Process], within: float = 2.0) -> None:
         assert_nothing_left(self.before, seen, run_markers(seen), within)
 

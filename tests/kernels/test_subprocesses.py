@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psutil
 import pytest
 import redis
 
@@ -15,7 +16,10 @@ def test_workers_compute_the_list_through_redis_and_clean_up(redis_url, processe
     def note_prefix(*args):
         # While the run is live, its workers carry the Redis key prefix on their command line.
         for proc in processes.new_descendants():
-            line = proc.cmdline()
+            try:
+                line = proc.cmdline()
+            except psutil.NoSuchProcess:  # a worker that has just finished
+                continue
             if "--prefix" in line:
                 prefixes.append(line[line.index("--prefix") + 1])
 
