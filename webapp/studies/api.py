@@ -114,7 +114,11 @@ class JobExportView(DownloadView):
 
     @extend_schema(
         parameters=[FORMAT] + [OpenApiParameter(name, OpenApiTypes.STR) for name in JobFilter.base_filters],
-        responses={(200, "text/csv"): OpenApiTypes.STR, (200, "application/json"): OpenApiTypes.OBJECT, 400: ERROR},
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            (200, "application/json"): {"type": "array", "items": {"type": "object", "additionalProperties": {}}},
+            400: ERROR,
+        },
     )
     def get(self, request: Request, fmt: str) -> Any:
         queryset = jobs_visible_to(request.user).order_by("-queued_at", "-id")
