@@ -41,3 +41,6 @@ clean:
 
 bench-live: install
 	$(BIN)/python -m webapp.bench_live
+
+bench-history: install
+	$(BIN)/python -m webapp.bench_history

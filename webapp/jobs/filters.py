@@ -6,7 +6,11 @@ narrow what the user may see, they never widen it.
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
+
 import django_filters
+from django.db.models import QuerySet
+from django.utils import timezone
 
 from kernels.registry import BACKENDS, IMPLEMENTATIONS, WORKLOADS
 from webapp.jobs.models import Job, Status
@@ -27,12 +31,19 @@ class JobFilter(django_filters.FilterSet):
     submitted_by = django_filters.CharFilter(
         field_name="submitted_by__username", label="Submitted by", help_text="username"
     )
+    # Compared as a range of instants, not queued_at::date, so the queued_at indexes serve them.
     queued_after = django_filters.DateFilter(
-        field_name="queued_at", lookup_expr="date__gte", label="Queued on or after", help_text="YYYY-MM-DD"
+        method="filter_queued_after", label="Queued on or after", help_text="YYYY-MM-DD"
     )
     queued_before = django_filters.DateFilter(
-        field_name="queued_at", lookup_expr="date__lte", label="Queued on or before", help_text="YYYY-MM-DD"
+        method="filter_queued_before", label="Queued on or before", help_text="YYYY-MM-DD"
     )
+
+    def filter_queued_after(self, queryset: QuerySet[Job], name: str, value: date) -> QuerySet[Job]:
+        return queryset.filter(queued_at__gte=_start_of(value))
+
+    def filter_queued_before(self, queryset: QuerySet[Job], name: str, value: date) -> QuerySet[Job]:
+        return queryset.filter(queued_at__lt=_start_of(value + timedelta(days=1)))
 
     class Meta:
         model = Job
@@ -46,3 +57,7 @@ class JobFilter(django_filters.FilterSet):
             "queued_after",
             "queued_before",
         ]
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())

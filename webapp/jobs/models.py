@@ -58,6 +58,14 @@ class Job(models.Model):
             models.Index(fields=["team", "status", "-queued_at"], name="job_team_status_recent"),
             models.Index(fields=["status"], name="job_status"),
             models.Index(fields=["submitted_by", "-queued_at"], name="job_submitter_recent"),
+            models.Index(fields=["-queued_at", "-id"], name="job_recent"),
+            # INCLUDE lets PostgreSQL count filtered history pages from the index alone.
+            models.Index(
+                fields=["team", "workload", "-queued_at"],
+                include=["backend", "implementation", "status"],
+                name="job_team_workload_recent",
+            ),
+            models.Index(fields=["-wall_time"], name="job_slowest"),
         ]
 
     def __str__(self) -> str:
