@@ -74,7 +74,9 @@ def test_submissions_are_rate_limited_per_user(team_setup, api_client_for):
     assert codes == [201, 201, 201, 429]
     response = client.post("/api/v1/jobs/", {"workload": "fib"}, format="json")
     assert "at most 3 submissions a minute" in response.json()["detail"]
-    assert api_client_for(team_setup["bob"]).post("/api/v1/jobs/", {"workload": "fib"}, format="json").status_code == 201
+    assert (
+        api_client_for(team_setup["bob"]).post("/api/v1/jobs/", {"workload": "fib"}, format="json").status_code == 201
+    )
 
 
 @override_settings(PARALAB_TEAM_MAX_ACTIVE=2)
