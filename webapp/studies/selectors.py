@@ -79,6 +79,15 @@ def study_progress(study: Study) -> Progress:
     return Progress(sum(counts.values()), *(counts.get(state, 0) for state in STATES))
 
 
+def progress_of_runs(runs: list[StudyRun]) -> Progress:
+    """The progress of these runs as loaded: one snapshot with the timings read alongside (a second query
+    could already count a job as finished whose time the first did not see)."""
+    counts = {state: 0 for state in STATES}
+    for run in runs:
+        counts[run.job.status] = counts.get(run.job.status, 0) + 1
+    return Progress(len(runs), *(counts[state] for state in STATES))
+
+
 def study_runs(study: Study) -> list[StudyRun]:
     """The study's runs with the job fields a table needs; no results, logs or per-unit spans."""
     return list(

@@ -9,9 +9,11 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from webapp.studies.models import Study
+from webapp.studies.models import Study, StudyRun
 from webapp.studies.presets import PRESETS
 from webapp.studies.selectors import (
+    Progress,
+    progress_of_runs,
     run_counts_towards_timing,
     series_with_marks,
     study_analysis,
@@ -44,12 +46,15 @@ class StudySerializer(serializers.ModelSerializer):
         ]  # fmt: skip
         read_only_fields = fields
 
+    def _progress(self, study: Study) -> Progress:
+        return self.context.get("progress") or study_progress(study)
+
     def get_status(self, study: Study) -> str:
-        return study_progress(study).status
+        return self._progress(study).status
 
     @extend_schema_field(PROGRESS_SCHEMA)
     def get_progress(self, study: Study) -> dict[str, int]:
-        return study_progress(study).as_dict()
+        return self._progress(study).as_dict()
 
 
 class StudyCreateSerializer(serializers.Serializer):
@@ -87,11 +92,12 @@ class PresetSerializer(serializers.Serializer):
     implementations = serializers.ListField(child=serializers.CharField())
 
 
-def study_document(study: Study, *, request: Any = None) -> dict[str, Any]:
-    """Everything about a study: settings, progress, every run, the scaling analysis and provenance."""
-    runs = study_runs(study)
+def study_document(study: Study, *, request: Any, runs: list[StudyRun] | None = None) -> dict[str, Any]:
+    """Everything about a study: settings, progress, every run, the scaling analysis and provenance,
+    all from one read of its runs (``runs``, if the caller has them)."""
+    runs = study_runs(study) if runs is None else runs
     series = series_with_marks(study_analysis(study, runs), runs)
-    progress = study_progress(study)
+    progress = progress_of_runs(runs)
 
     def absolute(path: str) -> str:
         return request.build_absolute_uri(path) if request is not None else path
@@ -116,11 +122,9 @@ def study_document(study: Study, *, request: Any = None) -> dict[str, Any]:
                 "counted": run_counts_towards_timing(run),
             }
         )
-    base = StudySerializer(study, context={"request": request}).data
+    base = StudySerializer(study, context={"request": request, "progress": progress}).data
     return {
         **base,
-        "status": progress.status,
-        "progress": progress.as_dict(),
         "current": next((row for row in run_rows if row["status"] == "running"), None),
         "runs": run_rows,
         "series": series,

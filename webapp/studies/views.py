@@ -20,7 +20,14 @@ from webapp.studies import svg_chart
 from webapp.studies.comparison import compare_jobs, compare_studies, parse_ids
 from webapp.studies.forms import StudyForm
 from webapp.studies.presets import PRESETS
-from webapp.studies.selectors import studies_visible_to, study_get_for_user, study_progress, study_rows
+from webapp.studies.selectors import (
+    progress_of_runs,
+    studies_visible_to,
+    study_get_for_user,
+    study_progress,
+    study_rows,
+    study_runs,
+)
 from webapp.studies.serializers import study_document
 from webapp.studies.services import study_cancel, study_create, study_create_from_preset
 from webapp.teams.selectors import membership_get, memberships_for_user, team_access
@@ -94,14 +101,15 @@ def study_new(request: HttpRequest) -> HttpResponse:
 def study_detail(request: HttpRequest, study_id: int) -> HttpResponse:
     study = study_get_for_user(user=request.user, study_id=study_id)
     membership = membership_get(user=request.user, team=study.team_id)
-    document = study_document(study, request=request)
+    runs = study_runs(study)
+    document = study_document(study, request=request, runs=runs)
     context = {
         "study": study,
         "doc": document,
         # As lists: a parameter called "items" must not turn into dict.items in the template.
         "params": list(study.params.items()),
         "provenance": list(document["provenance"].items()),
-        "progress": study_progress(study),
+        "progress": progress_of_runs(runs),
         "can_submit": membership is not None and membership.can_submit,
         "charts": svg_chart.CHARTS,
     }
