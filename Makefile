@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip==26.3 setuptools==84.2.1 wheel==0.48.0
 
 # Re-install when the pins or the Cython sources change.
 $(STAMP): $(BIN)/python requirements.txt pyproject.toml setup.py $(wildcard kernels/native/*.pyx) $(wildcard package*.json)
