@@ -76,7 +76,9 @@ def test_job_runs_on_the_worker_of_another_host_and_streams_progress_to_a_websoc
 
     job = Job.objects.get(pk=job_id)
     assert job.worker_host == "node-a" and job.provenance["host"] == "node-a"
-    print(f"\njob {job_id} ran on worker host {job.worker_host!r}; {len(progress)} running events over the WebSocket")
+    node = cluster["nodes"]["node-a"]
+    print(f"\njob {job_id} ran on worker host {job.worker_host!r} ({node.namespace}, {node.address}, broker "
+          f"{cluster['redis']}); {len(progress)} running events over the WebSocket")  # fmt: skip
 
     workers = api(web, alice["token"], "/api/v1/workers/")
     assert workers["status"] == "online"
