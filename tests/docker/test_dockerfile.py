@@ -47,13 +47,15 @@ def run_commands(stage: str) -> list[str]:
 
 
 def make_install_commands() -> list[str]:
-    """The recipe of the Makefile's install stamp: what `make install` (and so CI's `make test`) runs."""
+    """The pip and npm commands of `make install` (which CI's `make test` runs): the new venv's own
+    tools, then the install stamp's recipe."""
     makefile = (ROOT / "Makefile").read_text()
-    recipe = re.search(r"^\$\(STAMP\):.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+    recipes = [re.search(rf"^{re.escape(target)}:.*\n((?:\t.*\n)+)", makefile, re.M).group(1)
+               for target in ("$(BIN)/python", "$(STAMP)")]  # fmt: skip
     commands = []
-    for line in recipe.splitlines():
+    for line in "".join(recipes).splitlines():
         line = line.strip().lstrip("@").replace("$(BIN)/", "")
-        if line.startswith("touch"):
+        if line.startswith(("touch", "$(PYTHON) -m venv")):
             continue
         guarded = re.match(r"if \[ -f \S+ \]; then (.*); fi$", line)
         commands.append(normalized(guarded.group(1) if guarded else line))
@@ -62,7 +64,8 @@ def make_install_commands() -> list[str]:
 
 def test_the_image_installs_exactly_as_ci_does():
     ci = make_install_commands()
-    assert ci == [
+    assert ci[0].startswith("pip install --upgrade pip==") and "setuptools==" in ci[0]
+    assert ci[1:] == [
         "pip install -r requirements.txt",
         "pip install --no-deps --no-build-isolation -e .",
         "npm ci --no-audit --no-fund --loglevel=error",
