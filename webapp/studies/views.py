@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from kernels.registry import WORKLOADS, UnknownWorkload, get_workload
-from webapp.jobs.services import JobInputError
+from webapp.jobs.services import BrokerUnavailable, JobInputError
 from webapp.studies import svg_chart
 from webapp.studies.comparison import compare_jobs, compare_studies, parse_ids
 from webapp.studies.forms import StudyForm
@@ -59,6 +59,9 @@ def study_preset_start(request: HttpRequest, name: str) -> HttpResponse:
     except JobInputError as exc:
         messages.error(request, f"{exc.field}: {exc.reason}")
         return redirect("study-list")
+    except BrokerUnavailable as exc:
+        messages.error(request, f"{exc}. Try again in a moment.")
+        return redirect("study-list")
     messages.success(request, f"Study #{study.pk} is queued: {study.runs.count()} jobs, run one at a time.")
     return redirect("study-detail", study_id=study.pk)
 
@@ -91,6 +94,8 @@ def study_new(request: HttpRequest) -> HttpResponse:
             # The engine names one job's field (backend); the form has the study's (backends).
             field = {"backend": "backends", "implementation": "implementations"}.get(exc.field, exc.field)
             form.add_service_error(field, exc.reason)
+        except BrokerUnavailable as exc:
+            form.add_error(None, f"{exc}. Try again in a moment.")
         else:
             messages.success(request, f"Study #{study.pk} is queued.")
             return redirect("study-detail", study_id=study.pk)
@@ -140,8 +145,9 @@ def compare(request: HttpRequest) -> HttpResponse:
         context["error"] = f"{exc.field}: {exc.reason}"
         return render(request, "studies/compare.html", context, status=400)
     if len(job_ids) == 1 or len(study_ids) == 1:
-        context["error"] = "Give two or more ids of the same kind to compare them side by side."
-        return render(request, "studies/compare.html", context, status=400)
+        # Where "Compare with…" on a study page lands: the form, with that id already in it.
+        context["hint"] = "Add at least one more id of the same kind to compare them side by side."
+        return render(request, "studies/compare.html", context)
     context["jobs"] = compare_jobs(user=request.user, job_ids=job_ids) if job_ids else None
     context["studies"] = compare_studies(user=request.user, study_ids=study_ids) if study_ids else None
     return render(request, "studies/compare.html", context)

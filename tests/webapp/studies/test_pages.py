@@ -116,7 +116,9 @@ def test_compare_page_marks_what_differs(team_setup, client_for, make_job):
     assert '<tr class="differs" data-row="host"><th scope="row">host</th><td>h1</td><td>h2</td></tr>' in html
     assert '<tr data-row="python">' in html
     assert "2.00×" in html and "NOT verified" in html
-    assert client_for(alice).get(f"/compare/?jobs={a.pk}").status_code == 400
+    one = client_for(alice).get(f"/compare/?jobs={a.pk}").content.decode()
+    assert "Add at least one more id" in one and f'value="{a.pk}"' in one
+    assert client_for(alice).get("/compare/?jobs=1,x").status_code == 400
     assert client_for(team_setup["mallory"]).get(f"/compare/?jobs={a.pk},{b.pk}").status_code == 404
     assert "Compare side by side" in client_for(alice).get("/compare/").content.decode()
 

@@ -110,7 +110,17 @@ const AXES = {
   karp_flatt: "serial fraction e",
 };
 
-function options(name, top) {
+// Implementations can differ by orders of magnitude (native fib is ~50× faster): then time is drawn on a log axis.
+function timeIsLogScale(series) {
+  const times = series.flatMap((s) => s.points.flatMap((p) => [p.min, p.max])).filter((t) => t > 0);
+  return times.length > 0 && Math.max(...times) / Math.min(...times) > 20;
+}
+
+function options(name, top, series) {
+  const logTime = name === "time" && timeIsLogScale(series);
+  const y = logTime
+    ? { type: "logarithmic", title: { display: true, text: `${AXES[name]}, log scale` } }
+    : { type: "linear", beginAtZero: true, grace: "8%", title: { display: true, text: AXES[name] } };
   return {
     animation: false,
     maintainAspectRatio: false,
@@ -125,10 +135,14 @@ function options(name, top) {
         ticks: { stepSize: 1, callback: (value) => (Number.isInteger(value) ? value : "") },
         title: { display: true, text: "workers" },
       },
-      y: { beginAtZero: true, grace: "8%", title: { display: true, text: AXES[name] } },
+      y,
     },
     plugins: {
-      legend: { position: "bottom", labels: { boxWidth: 18, font: { size: 11 } } },
+      // The fitted curves share their series' colour and are named in the table; listing them would double the legend.
+      legend: {
+        position: "bottom",
+        labels: { boxWidth: 18, font: { size: 11 }, filter: (item) => !item.text.includes("Amdahl fit") },
+      },
       tooltip: {
         callbacks: {
           label: (item) => `${item.dataset.label}: ${number(item.parsed.y, name === "karp_flatt" ? 3 : 2)}`,
@@ -151,13 +165,13 @@ export function drawCharts(root, series, charts = {}) {
     if (!(name in data)) continue;
     if (charts[name]) {
       charts[name].data.datasets = data[name];
-      charts[name].options.scales.x.max = Math.max(2, top) + 0.25;
+      charts[name].options = options(name, top, series);
       charts[name].update("none");
     } else {
       charts[name] = new window.Chart(canvas, {
         type: "line",
         data: { datasets: data[name] },
-        options: options(name, top),
+        options: options(name, top, series),
         plugins: [whiskers, background],
       });
     }
