@@ -85,7 +85,10 @@ def test_a_team_has_a_limit_of_active_jobs(team_setup, api_client_for):
     assert alice.post("/api/v1/jobs/", {"workload": "fib"}, format="json").status_code == 201
     assert bob.post("/api/v1/jobs/", {"workload": "fib"}, format="json").status_code == 201
     response = alice.post("/api/v1/jobs/", {"workload": "fib"}, format="json")
-    assert response.status_code == 429 and "already has 2 queued or running jobs" in response.json()["detail"]
+    assert (
+        response.status_code == 429
+        and "already has 2 queued or running jobs and its limit is 2" in response.json()["detail"]
+    )
     mallory = api_client_for(team_setup["mallory"])
     assert mallory.post("/api/v1/jobs/", {"workload": "fib"}, format="json").status_code == 201
 

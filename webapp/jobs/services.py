@@ -140,11 +140,8 @@ def job_submit(
             raise TooManySubmissions(
                 "submissions", f"at most {settings.PARALAB_SUBMIT_RATE} submissions a minute; wait a little"
             )
-    active = Job.objects.filter(team=team, status__in=(Status.QUEUED, Status.RUNNING)).count()
-    if active >= settings.PARALAB_TEAM_MAX_ACTIVE:
-        raise TooManyActiveJobs(
-            "team", f"{team} already has {active} queued or running jobs, its limit; wait for some to finish"
-        )
+    if not study:  # a study checks its whole batch up front, before the first job
+        team_capacity_check(team=team, adding=1)
     broker_check()
     with transaction.atomic():
         job = Job.objects.create(
@@ -162,6 +159,18 @@ def job_submit(
         # The worker must find the row: enqueue only once it is committed.
         transaction.on_commit(lambda: job_enqueue(job))
     return job
+
+
+def team_capacity_check(*, team: Team, adding: int) -> None:
+    """Refuse ``adding`` more jobs if the team would pass PARALAB_TEAM_MAX_ACTIVE queued or running jobs."""
+    limit = settings.PARALAB_TEAM_MAX_ACTIVE
+    active = Job.objects.filter(team=team, status__in=(Status.QUEUED, Status.RUNNING)).count()
+    if active + adding > limit:
+        raise TooManyActiveJobs(
+            "team",
+            f"{team} already has {active} queued or running jobs and its limit is {limit}; "
+            f"{adding} more would pass it: wait for some to finish",
+        )
 
 
 def broker_check() -> None:

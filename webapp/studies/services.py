@@ -21,8 +21,8 @@ from django.db import transaction
 from kernels.params import ParamError
 from kernels.registry import BACKENDS, IMPLEMENTATIONS, UnknownWorkload, get_workload
 from kernels.scaling import BASELINE_BACKEND
-from webapp.jobs.models import FINAL_STATES, Job, Status
-from webapp.jobs.services import JobInputError, TooManyActiveJobs, job_cancel, job_submit, validate_request
+from webapp.jobs.models import FINAL_STATES
+from webapp.jobs.services import JobInputError, job_cancel, job_submit, team_capacity_check, validate_request
 from webapp.studies.models import Study, StudyRun
 from webapp.studies.presets import PRESETS
 from webapp.teams.models import Team
@@ -184,14 +184,8 @@ def study_create(
         workers=workers,
         repetitions=repetitions,
     )
-    active = Job.objects.filter(team=team, status__in=(Status.QUEUED, Status.RUNNING)).count()
-    if active + plan.job_count > settings.PARALAB_TEAM_MAX_ACTIVE:
-        # Checked up front: job_submit would refuse the job that crosses the limit, half-way through the study.
-        raise TooManyActiveJobs(
-            "team",
-            f"this study queues {plan.job_count} jobs and {team} already has {active} queued or running; "
-            f"its limit is {settings.PARALAB_TEAM_MAX_ACTIVE}: wait for some to finish",
-        )
+    # Checked for the whole batch up front, not job by job half-way through the study.
+    team_capacity_check(team=team, adding=plan.job_count)
     with transaction.atomic():
         study = Study.objects.create(
             team=team,

@@ -96,7 +96,9 @@ def test_a_viewer_cannot_start_or_cancel_a_study(team_setup, make_study):
 def test_a_study_that_would_cross_the_teams_active_job_limit_is_refused_whole(team_setup, make_study, settings):
     settings.PARALAB_TEAM_MAX_ACTIVE = 5
     make_study(user=team_setup["bob"], team=team_setup["team_a"])  # 3 jobs
-    with pytest.raises(TooManyActiveJobs, match="this study queues 3 jobs and Team A already has 3 queued or running"):
+    with pytest.raises(
+        TooManyActiveJobs, match="Team A already has 3 queued or running jobs and its limit is 5; 3 more would pass it"
+    ):
         make_study(user=team_setup["bob"], team=team_setup["team_a"])
     assert Study.objects.count() == 1 and Job.objects.count() == 3
 
