@@ -21,7 +21,7 @@ from webapp.jobs.filters import JobFilter
 from webapp.jobs.forms import JobSubmitForm, rerun_initial
 from webapp.jobs.models import Job, Status
 from webapp.jobs.selectors import artifact_get_for_user, job_get_for_user, job_rows, jobs_visible_to
-from webapp.jobs.services import JobInputError, job_cancel, job_submit
+from webapp.jobs.services import BrokerUnavailable, JobInputError, job_cancel, job_submit
 from webapp.teams.selectors import membership_get, memberships_for_user, team_access
 from webapp.workers.selectors import capability_warnings
 
@@ -96,6 +96,8 @@ def job_submit_page(request: HttpRequest) -> HttpResponse:
             )
         except JobInputError as exc:
             form.add_service_error(exc.field, exc.reason)
+        except BrokerUnavailable as exc:
+            form.add_error(None, f"{exc}. Try again in a moment.")
         else:
             messages.success(request, f"Job #{job.pk} is queued.")
             return redirect("job-detail", job_id=job.pk)
