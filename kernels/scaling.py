@@ -198,7 +198,7 @@ def _baselines(samples: Sequence[Sample]) -> dict[str, float]:
 
 
 def analyse(samples: Iterable[Sample], order: Sequence[tuple[str, str]] = ()) -> list[Series]:
-    """Group samples by backend × implementation and derive each series' points and Amdahl fit.
+    """Group samples by backend × implementation and derive each series' points and Amdahl fit (to the medians).
 
     Each series is measured against the sequential run of its own implementation; without one,
     against the sequential python run; without that, against its own fewest-workers median
@@ -243,10 +243,9 @@ def analyse(samples: Iterable[Sample], order: Sequence[tuple[str, str]] = ()) ->
                     karp_flatt=karp_flatt(speedup, w) if speedup is not None else None,
                 )
             )
-        fit = (
-            None
-            if backend == BASELINE_BACKEND
-            else amdahl_fit([s.workers for s in group], [s.wall_time for s in group])
-        )
+        # Fitted to the medians, like the table: one repetition slowed by another tenant must not drag the fit.
+        fit = None
+        if backend != BASELINE_BACKEND:
+            fit = amdahl_fit(list(spreads), [sp.median for sp in spreads.values()])
         result.append(Series(backend, implementation, baseline, baseline_label, points, fit, group))
     return result

@@ -107,10 +107,8 @@ def test_analyse_measures_each_series_against_its_own_implementations_sequential
     assert two.speedup_max == pytest.approx(10.0 / 5.1)
     assert two.efficiency == pytest.approx(10.0 / 5.2 / 2)
     assert two.karp_flatt == pytest.approx(karp_flatt(10.0 / 5.2, 2))
-    assert processes.fit is not None
-    assert processes.fit.serial_fraction == pytest.approx(
-        amdahl_fit([1, 1, 1, 2, 2, 2], [10.5, 10.6, 10.4, 5.2, 5.4, 5.1]).serial_fraction
-    )
+    assert processes.fit is not None  # fitted to the medians 10.5 and 5.2: 2 · 5.2 / 10.5 − 1 < 0, so f = 0
+    assert processes.fit.serial_fraction == 0.0
 
     native = series["threads × native"]
     assert native.baseline == 0.5 and native.baseline_label == "sequential × native"
@@ -119,6 +117,16 @@ def test_analyse_measures_each_series_against_its_own_implementations_sequential
     sequential = series["sequential × python"]
     assert sequential.is_baseline and sequential.fit is None
     assert sequential.points[0].speedup == pytest.approx(1.0)
+
+
+def test_one_disturbed_repetition_does_not_drag_the_fit():
+    # Amdahl with f = 0.1 and T1 = 10, but one 2-worker run lost a core to another program.
+    data = samples("sequential", "python", {1: [10.0] * 3}) + samples(
+        "processes", "python", {1: [10.0, 10.0, 10.0], 2: [5.5, 5.5, 10.0]}
+    )
+    processes = {s.label: s for s in analyse(data)}["processes × python"]
+    assert processes.fit.serial_fraction == pytest.approx(0.1)
+    assert processes.points[1].time.maximum == 10.0  # still shown, as the max
 
 
 def test_without_a_sequential_run_speedup_is_relative_to_the_fewest_workers():
