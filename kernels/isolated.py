@@ -8,8 +8,6 @@ killed), so the Celery worker never runs the engine in-process: it starts
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -18,7 +16,7 @@ from dataclasses import asdict
 from typing import Any
 
 from kernels import wire
-from kernels.backends.base import POLL, kill_session
+from kernels.backends.base import POLL, die_with_parent, kill_session
 from kernels.engine import RunRequest, RunResult, check_request, run
 from kernels.errors import Cancelled, DeadlineExceeded, EngineError, UnsupportedCombination, WorkerFailed
 from kernels.params import ParamError
@@ -105,15 +103,9 @@ def _read(
             outcome[event["kind"]] = event["data"]
 
 
-def _die_with_parent(parent: int) -> None:
-    # If the Celery worker is killed (kill -9), no one would reap us: take the group down.
-    while os.getppid() == parent:
-        time.sleep(0.5)
-    os.killpg(0, signal.SIGKILL)
-
-
 def main() -> int:
-    threading.Thread(target=_die_with_parent, args=(os.getppid(),), daemon=True).start()
+    # If the Celery worker is killed (kill -9), take the pool children, Redis workers and MPI ranks down too.
+    die_with_parent()
     request = RunRequest(**wire.loads(sys.stdin.read()))
     lock = threading.Lock()
 

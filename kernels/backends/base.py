@@ -78,3 +78,20 @@ def kill_session(popen: subprocess.Popen[Any]) -> None:
         pass
     kill_process_tree(popen.pid)
     popen.wait()
+
+
+def die_with_parent() -> None:
+    """Watch (in a daemon thread) for this process's parent to die, then kill everything below us and exit.
+
+    A child started in its own session is not killed with its parent's process group, so without
+    this a `kill -9` of the parent (a Celery worker, the engine process) would leave it running.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        kill_process_tree(os.getpid(), include_root=False, timeout=1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()

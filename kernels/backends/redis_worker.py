@@ -10,6 +10,7 @@ import time
 import redis
 
 from kernels import wire
+from kernels.backends.base import die_with_parent
 from kernels.registry import get_workload
 
 
@@ -23,6 +24,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--started-at", type=float, required=True)
     args = parser.parse_args(argv)
 
+    die_with_parent()  # an orphaned worker would go on popping units for a run nobody waits for
     client = redis.Redis.from_url(args.redis)
     workload = get_workload(args.workload)
     units_key, results_key = f"{args.prefix}:units", f"{args.prefix}:results"

@@ -24,37 +24,53 @@ def alive(processes):
     return found
 
 
-def wait_for_engine(worker_pid: int, timeout: float = 30) -> list[psutil.Process]:
-    """The job's processes under a worker: the engine process and its pool children."""
+def describe(proc: psutil.Process) -> str:
+    try:
+        return f"{proc.pid} {' '.join(proc.cmdline())[:120]}"
+    except psutil.NoSuchProcess:
+        return f"{proc.pid} (gone)"
+
+
+def wait_for_engine(worker_pid: int, at_least: int, timeout: float = 30) -> list[psutil.Process]:
+    """The job's processes under a worker: the engine process and what its backend started."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tree = psutil.Process(worker_pid).children(recursive=True)
-        if len(alive(tree)) >= 3:  # engine + 2 pool children
+        if len(alive(tree)) >= at_least:
             return tree
         time.sleep(0.05)
     raise AssertionError("the job's processes never started")
 
 
-def test_a_killed_worker_leaves_no_running_job_and_no_process(team_setup, worker_factory, wait_for_status):
+# The engine process plus what each backend starts: 2 pool children; 2 Redis workers (own session);
+# mpiexec, its proxy and 2 ranks (own session).
+BACKENDS = [("processes", "cpu", 3), ("subprocesses", "cpu", 3), ("mpi", "mpi", 5)]
+
+
+@pytest.mark.parametrize(("backend", "queue", "processes"), BACKENDS, ids=[b[0] for b in BACKENDS])
+def test_a_killed_worker_leaves_no_running_job_and_no_process(
+    team_setup, worker_factory, wait_for_status, backend, queue, processes
+):
     from tasks.jobs import run_job
 
     prefix = f"victim-{uuid.uuid4().hex[:6]}"
     victim = worker_factory("victim", PARALAB_QUEUE=prefix)
     job = Job.objects.create(team=team_setup["team_a"], submitted_by=team_setup["alice"], workload="fib",
-                             params={"ns": [40, 40, 40]}, backend="processes", implementation="python", workers=2)  # fmt: skip
-    run_job.apply_async((job.pk,), queue=f"{prefix}.cpu")
+                             params={"ns": [40, 40, 40]}, backend=backend, implementation="python", workers=2)  # fmt: skip
+    run_job.apply_async((job.pk,), queue=f"{prefix}.{queue}")
     wait_for_status(job.pk, ("running",))
-    tree = wait_for_engine(victim.pid)
+    tree = wait_for_engine(victim.pid, processes)
 
     victim.kill()  # kill -9 the worker alone: its engine process must notice and take its group down
     deadline = time.monotonic() + 5
     while alive(tree) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert alive(tree) == [], "the job's processes outlived their worker"
+    survivors = [describe(p) for p in alive(tree)]
+    assert survivors == [], f"the job's processes outlived their worker: {survivors}"
 
-    # Any live worker sweeps; this one considers a worker lost after 5 s of silence.
+    # Any live worker sweeps; this one considers a worker lost after 3 s of silence.
     killed_at = time.monotonic()
-    worker_factory("rescuer", PARALAB_QUEUE=prefix, PARALAB_WORKER_LOST_AFTER="5")
+    worker_factory("rescuer", PARALAB_QUEUE=prefix, PARALAB_WORKER_LOST_AFTER="3")
     lost = wait_for_status(job.pk, FINAL, timeout=60)
     assert lost.status == "failed" and lost.error.startswith("worker lost")
     assert time.monotonic() - killed_at < 60
