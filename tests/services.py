@@ -75,10 +75,12 @@ def service_env(**overrides: str) -> dict[str, str]:
     }
 
 
-def start_worker(name: str, **env: str) -> ServiceProcess:
-    """A `celery worker` with the threads pool (as in production), serving every queue of its prefix."""
+def start_worker(name: str, *, queues: list[str] | None = None, hostname: str = "", **env: str) -> ServiceProcess:
+    """A `celery worker` with the threads pool (as in production); every queue of its prefix unless ``queues``."""
     command = [sys.executable, "-m", "celery", "-A", "tasks", "worker", "-P", "threads", "--concurrency", "1",
-               "--loglevel", "INFO", "--hostname", f"{name}-{os.getpid()}@%h"]  # fmt: skip
+               "--loglevel", "INFO", "--hostname", hostname or f"{name}-{os.getpid()}@%h"]  # fmt: skip
+    if queues:
+        command += ["-Q", ",".join(queues)]
     return ServiceProcess(name, command, service_env(**env), ready="ready.")
 
 

@@ -6,7 +6,7 @@ Redis at REDIS_URL, then measures:
      (published with the same function the worker uses, events.publish);
   2. submit → running with an idle worker: p50 over 20 small jobs (queued_at → started_at);
   3. the seed's fib job end to end through the API (POST, worker run, result saved, seen by a
-     poller) against the same request in the bare engine, interleaved, median of 3 each.
+     poller) against the same request in the bare engine, interleaved, median of 5 each.
 Prints a table and writes build/bench-live.json.
 """
 
@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BUILD = ROOT / "build"
 EVENTS = 250
 SUBMITS = 20
-ROUNDS = 3
+ROUNDS = 5
 SEED_JOB = {"workload": "fib", "params": {"ns": [38, 37, 36, 35, 34, 33]}, "backend": "processes", "workers": 2}
 
 
@@ -137,8 +137,8 @@ def session_cookie(stack: Stack) -> str:
     """Log the bench user in through Django's session machinery, for the WebSocket handshake."""
     script = (
         "import django; django.setup();"
-        "from django.test import Client; c = Client();"
-        "assert c.login(username='bench', password='bench-password-1');"
+        "from django.contrib.auth import get_user_model; from django.test import Client; c = Client();"
+        "c.force_login(get_user_model().objects.get(username='bench'));"
         "print(c.cookies['sessionid'].value)"
     )
     return subprocess.run(
@@ -203,7 +203,9 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "webapp.settings")
     os.environ.setdefault("DEBUG", "1")
     stack = Stack()
+    # Same database and queue prefix (so the same channel-layer groups) as the server and worker.
     os.environ["DATABASE_URL"] = stack.env["DATABASE_URL"]
+    os.environ["PARALAB_QUEUE"] = stack.env["PARALAB_QUEUE"]
     import django
 
     django.setup()

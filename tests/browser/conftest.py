@@ -6,77 +6,28 @@ use them are ``django_db(transaction=True)``: what a test writes is committed wh
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from django.db import connection
 
-ROOT = Path(__file__).resolve().parents[2]
-BUILD = ROOT / "build"
+from tests.services import free_port, start_daphne
+
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright's own downloads are not used
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 PASSWORD = "pw-for-tests-1"  # tests/conftest.py's make_user
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for_http(url: str, proc: subprocess.Popen, log_path: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except urllib.error.HTTPError:
-            return  # any HTTP answer means the server is up
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"daphne did not answer at {url}; its log:\n{log_path.read_text(errors='replace')[-3000:]}")
-
-
 @pytest.fixture(scope="session")
 def asgi_server(django_db_setup, django_db_blocker) -> Iterator[str]:
     """The whole product (pages, static files, WebSockets) served by daphne; yields its base URL."""
-    BUILD.mkdir(exist_ok=True)
-    port = _free_port()
-    log_path = BUILD / "daphne.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "PARALAB_TEST_DB_NAME": str(connection.settings_dict["NAME"]),
-    }
-    daphne = Path(sys.executable).parent / "daphne"
-    command = [str(daphne), "-b", "127.0.0.1", "-p", str(port), "webapp.asgi:application"]
-    with open(log_path, "w") as log:
-        proc = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    url = f"http://127.0.0.1:{port}"
+    port = free_port()
+    server = start_daphne("daphne", port)
     try:
-        _wait_for_http(f"{url}/accounts/login/", proc, log_path, timeout=30)
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        server.stop()
 
 
 @pytest.fixture
