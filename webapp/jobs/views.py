@@ -55,7 +55,8 @@ def job_history(request: HttpRequest) -> HttpResponse:
         filterset.form.fields[name].widget = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
     jobs = filterset.qs if filterset.is_valid() else filterset.queryset.none()
     page = Paginator(jobs, HISTORY_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "jobs/history.html", {"filter": filterset, "page": page, "jobs": page.object_list})
+    context = {"filter": filterset, "page": page, "jobs": page.object_list, "teams": teams}
+    return render(request, "jobs/history.html", context)
 
 
 @login_required

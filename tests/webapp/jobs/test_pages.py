@@ -434,3 +434,8 @@ def test_history_paginates_25_a_page_and_keeps_the_filters(client_for, team_setu
     second = client.get(reverse("job-history") + "?workload=fib&page=2")
     assert len(listed(second)) == 2
     assert listed(first).isdisjoint(listed(second))
+
+
+def test_history_page_names_the_feeds_of_the_users_teams_only(client_for, team_setup):
+    body = client_for(team_setup["bob"]).get("/jobs/").content.decode()
+    assert 'data-team-feed="team-a"' in body and 'data-team-feed="team-b"' not in body
