@@ -21,7 +21,7 @@ from typing import Any, NoReturn
 from kernels.backends.base import kill_process_tree
 from kernels.engine import RunRequest, RunResult, check_request, run
 from kernels.errors import Cancelled, DeadlineExceeded, EngineError
-from kernels.params import ParamError
+from kernels.params import ParamError, parse_assignments
 from kernels.progress import UnitSpan
 from kernels.registry import BACKENDS, IMPLEMENTATIONS, WORKLOADS, UnknownWorkload
 from kernels.remote import add_remote_parser
@@ -167,14 +167,10 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def parse_params(items: list[str]) -> dict[str, str]:
-    """``["ns=38,37", "seed=3"]`` → ``{"ns": "38,37", "seed": "3"}``; the workload's schema parses the values."""
-    params = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise CommandFailed(EXIT_BAD_INPUT, f"error: -p expects KEY=VALUE, got {item!r}")
-        params[key.strip()] = value
-    return params
+    try:
+        return parse_assignments(items)
+    except ValueError as exc:
+        raise CommandFailed(EXIT_BAD_INPUT, f"error: {exc}") from None
 
 
 def run_interruptible(request: RunRequest, bar: ProgressBar, timeout: float | None) -> RunResult:

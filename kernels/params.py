@@ -109,3 +109,17 @@ def validate(schema: tuple[Param, ...], raw: dict[str, Any] | None) -> dict[str,
     if unknown:
         raise ParamError(unknown[0], f"unknown parameter; expected one of {', '.join(sorted(known))}")
     return {p.name: p.clean(raw[p.name]) if p.name in raw else p.default for p in schema}
+
+
+def parse_assignments(items: list[str]) -> dict[str, str]:
+    """``["ns=38,37", "seed=3"]`` → ``{"ns": "38,37", "seed": "3"}`` (the CLIs' ``-p``); the schema parses values.
+
+    Raises ValueError with the message both CLIs print.
+    """
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ValueError(f"-p expects KEY=VALUE, got {item!r}")
+        params[key.strip()] = value
+    return params

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import kernels
+from kernels.params import parse_assignments
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -203,14 +204,10 @@ def _poll(fetch: Callable[[], Any]) -> Any:
 
 
 def parse_params(items: list[str]) -> dict[str, str]:
-    """``["ns=38,37"]`` → ``{"ns": "38,37"}``; the server's schema parses and checks the values."""
-    params = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise RemoteError(EXIT_BAD_INPUT, f"-p expects KEY=VALUE, got {item!r}")
-        params[key.strip()] = value
-    return params
+    try:
+        return parse_assignments(items)
+    except ValueError as exc:
+        raise RemoteError(EXIT_BAD_INPUT, str(exc)) from None
 
 
 def _seconds(value: float | None) -> str:

@@ -132,3 +132,11 @@ def test_schema_describes_bounds_and_list_size():
         "max_items": 4,
     }
     assert "max_items" not in COUNT.as_schema()
+
+
+def test_cli_assignments_parse_into_a_dict_and_refuse_a_bare_word():
+    from kernels.params import parse_assignments
+
+    assert parse_assignments(["ns=38,37", " seed =3", "x_min=-2.5"]) == {"ns": "38,37", "seed": "3", "x_min": "-2.5"}
+    with pytest.raises(ValueError, match="-p expects KEY=VALUE, got 'ns'"):
+        parse_assignments(["ns"])

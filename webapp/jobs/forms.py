@@ -69,7 +69,30 @@ def param_initial(param: Param, value: Any) -> Any:
     return value
 
 
-class JobSubmitForm(forms.Form):
+class WorkloadParamsForm(forms.Form):
+    """A form with one field per parameter of a workload's schema (named ``params.<name>``)."""
+
+    def add_param_fields(self, workload: Workload) -> None:
+        for param in workload.params:
+            self.fields[PARAM_PREFIX + param.name] = param_field(param)
+
+    def param_fields(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.fields if name.startswith(PARAM_PREFIX)]
+
+    def params(self) -> dict[str, str]:
+        """The parameters as typed, for the service to check and convert."""
+        return {
+            name.removeprefix(PARAM_PREFIX): value
+            for name, value in self.cleaned_data.items()
+            if name.startswith(PARAM_PREFIX)
+        }
+
+    def add_service_error(self, field: str, reason: str) -> None:
+        """Put a ``JobInputError`` on the field it names, or above the form if no field matches."""
+        self.add_error(field if field in self.fields else None, reason)
+
+
+class JobSubmitForm(WorkloadParamsForm):
     workload = forms.CharField(widget=forms.HiddenInput, required=False)  # chosen by the view; carried for the POST
     rerun_of = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
@@ -98,26 +121,10 @@ class JobSubmitForm(forms.Form):
             widget=forms.NumberInput(attrs={"min": 1, "max": settings.PARALAB_MAX_WORKERS, "step": 1}),
             help_text=f"between 1 and {settings.PARALAB_MAX_WORKERS}; the sequential backend uses exactly 1",
         )
-        for param in workload.params:
-            self.fields[PARAM_PREFIX + param.name] = param_field(param)
-
-    def param_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.fields if name.startswith(PARAM_PREFIX)]
+        self.add_param_fields(workload)
 
     def run_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in ("team", "backend", "implementation", "workers")]
-
-    def params(self) -> dict[str, str]:
-        """The parameters as typed, for the service to check and convert."""
-        return {
-            name.removeprefix(PARAM_PREFIX): value
-            for name, value in self.cleaned_data.items()
-            if name.startswith(PARAM_PREFIX)
-        }
-
-    def add_service_error(self, field: str, reason: str) -> None:
-        """Put a ``JobInputError`` on the field it names, or above the form if no field matches."""
-        self.add_error(field if field in self.fields else None, reason)
 
 
 def rerun_initial(job: Job, workload: Workload) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from django import forms
 from kernels.registry import BACKENDS, IMPLEMENTATIONS
 from kernels.scaling import BASELINE_BACKEND
 from kernels.workloads.base import Workload
-from webapp.jobs.forms import PARAM_PREFIX, OfferedChoiceField, param_field
+from webapp.jobs.forms import OfferedChoiceField, WorkloadParamsForm
 from webapp.studies.services import DEFAULT_REPETITIONS, MAX_REPETITIONS, default_worker_counts
 from webapp.teams.models import Membership
 
@@ -30,7 +30,7 @@ class OfferedMultipleChoiceField(forms.MultipleChoiceField):
         return value in self.accepted or super().valid_value(value)
 
 
-class StudyForm(forms.Form):
+class StudyForm(WorkloadParamsForm):
     workload = forms.CharField(widget=forms.HiddenInput, required=False)
     title = forms.CharField(max_length=200, required=False, help_text="optional; made from the settings if empty")
 
@@ -67,21 +67,7 @@ class StudyForm(forms.Form):
             widget=forms.NumberInput(attrs={"min": 1, "max": MAX_REPETITIONS, "step": 1}),
             help_text=f"runs of each configuration, 1 to {MAX_REPETITIONS}; the tables show the median with min–max",
         )
-        for param in workload.params:
-            self.fields[PARAM_PREFIX + param.name] = param_field(param)
-
-    def param_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in self.fields if name.startswith(PARAM_PREFIX)]
+        self.add_param_fields(workload)
 
     def sweep_fields(self) -> list[forms.BoundField]:
         return [self[name] for name in ("team", "title", "backends", "implementations", "workers", "repetitions")]
-
-    def params(self) -> dict[str, str]:
-        return {
-            name.removeprefix(PARAM_PREFIX): value
-            for name, value in self.cleaned_data.items()
-            if name.startswith(PARAM_PREFIX)
-        }
-
-    def add_service_error(self, field: str, reason: str) -> None:
-        self.add_error(field if field in self.fields else None, reason)
