@@ -58,4 +58,4 @@ def _static() -> dict[str, Any]:
 
 def collect() -> dict[str, Any]:
     """A provenance record for a run starting now."""
-    return {"host": socket.gethostname(), "load_average": list(os.getloadavg()), **_static()}
+    return {"host": socket.gethostname(), "load_average": [round(x, 2) for x in os.getloadavg()], **_static()}

@@ -100,7 +100,7 @@ def job_submit_page(request: HttpRequest) -> HttpResponse:
         except BrokerUnavailable as exc:
             form.add_error(None, f"{exc}. Try again in a moment.")
         else:
-            messages.success(request, f"Job #{job.pk} is queued.")
+            messages.success(request, f"Job #{job.pk} submitted.")
             return redirect("job-detail", job_id=job.pk)
     # Only when the form is shown: a successful submit does not wait for the workers' answer.
     warnings = capability_warnings(backends=workload.backends, implementations=workload.implementations)
