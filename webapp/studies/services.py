@@ -18,7 +18,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
-from kernels.params import ParamError
+from kernels.params import Param, ParamError
 from kernels.registry import BACKENDS, IMPLEMENTATIONS, UnknownWorkload, get_workload
 from kernels.scaling import BASELINE_BACKEND
 from webapp.jobs.models import FINAL_STATES
@@ -72,34 +72,20 @@ def _string_list(field: str, raw: Any, allowed: tuple[str, ...], supported: tupl
 
 
 def _worker_counts(raw: Any, limit: int) -> list[int]:
-    if isinstance(raw, str):
-        raw = [part.strip() for part in raw.split(",") if part.strip()]
-    if not isinstance(raw, (list, tuple)) or not raw:
-        raise JobInputError("workers", f"must be a non-empty list of worker counts between 1 and {limit}")
-    counts = []
-    for item in raw:
-        try:
-            if isinstance(item, bool) or (isinstance(item, float) and not item.is_integer()):
-                raise ValueError
-            count = int(item)
-        except (TypeError, ValueError):
-            raise JobInputError("workers", f"must be whole numbers, got {str(item)[:20]!r}") from None
-        if not 1 <= count <= limit:
-            raise JobInputError("workers", f"each must be between 1 and {limit}, got {count}")
-        counts.append(count)
+    # The engine's own parameter parsing: the same rules (and messages) as every workload's int lists.
+    counts = _clean(Param("workers", "int_list", None, 1, limit, max_items=64), raw)
     return sorted(set(counts))
 
 
 def _repetitions(raw: Any) -> int:
+    return _clean(Param("repetitions", "int", DEFAULT_REPETITIONS, 1, MAX_REPETITIONS), raw)
+
+
+def _clean(param: Param, raw: Any) -> Any:
     try:
-        if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
-            raise ValueError
-        count = int(raw)
-    except (TypeError, ValueError):
-        raise JobInputError("repetitions", f"must be a whole number, got {str(raw)[:20]!r}") from None
-    if not 1 <= count <= MAX_REPETITIONS:
-        raise JobInputError("repetitions", f"must be between 1 and {MAX_REPETITIONS}, got {count}")
-    return count
+        return param.clean(raw)
+    except ParamError as exc:
+        raise JobInputError(exc.field, exc.reason) from None
 
 
 def study_plan(

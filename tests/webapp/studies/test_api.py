@@ -74,7 +74,7 @@ def test_a_preset_is_one_request(alice_api):
         ({"workload": "fib", "backends": ["gpu"]},
          {"backends": ["unknown backend 'gpu'; choose from sequential, threads, processes, subprocesses, mpi"]}),
         ({"workload": "fib", "backends": ["processes"], "workers": [1, 99]},
-         {"workers": ["each must be between 1 and 8, got 99"]}),
+         {"workers": ["must be 1 to 64 integers, each between 1 and 8, got 99"]}),
         ({"preset": "nope"}, {"preset": ['"nope" is not a valid choice.']}),
         ({"workload": "fib", "backends": ["processes"], "team": "team-b"},
          {"team": ["you are not a member of a team 'team-b'"]}),

@@ -55,7 +55,7 @@ def test_new_study_form_creates_a_study_and_shows_the_services_errors(team_setup
     bad = bob.post("/studies/new/", {**base, "params.ns": "22,99"}).content.decode()
     assert "must be 1 to 64 integers, each between 1 and 40, got 99" in bad
     bad = bob.post("/studies/new/", {**base, "workers": "1,0"}).content.decode()
-    assert "each must be between 1 and 8, got 0" in bad
+    assert "must be 1 to 64 integers, each between 1 and 8, got 0" in bad
     bad = bob.post("/studies/new/", {**base, "implementations": []}).content.decode()
     assert "This field is required." in bad
     assert not Study.objects.exists()

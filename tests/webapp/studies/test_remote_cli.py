@@ -104,7 +104,7 @@ def test_an_unreachable_server_is_one_line_and_exit_5(token):
         (["submit", "fib", "--backend", "sequential", "--workers", "2"],
          "the server refused the request: workers: the sequential backend runs with exactly 1 worker"),
         (["study", "fib", "--backends", "processes", "--workers", "0,1"],
-         "the server refused the request: workers: each must be between 1 and 8, got 0"),
+         "the server refused the request: workers: must be 1 to 64 integers, each between 1 and 8, got 0"),
         (["submit", "fib", "-p", "ns"], "-p expects KEY=VALUE, got 'ns'"),
         (["study", "--preset", "seed-fib", "--backends", "threads"],
          "--preset sets the workload, its params and backends; give none of them"),
