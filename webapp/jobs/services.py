@@ -8,7 +8,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -19,7 +18,7 @@ from kernels.registry import UnknownWorkload
 from webapp.jobs.events import publish_job
 from webapp.jobs.models import FINAL_STATES, Job, Status
 from webapp.teams.models import Team
-from webapp.teams.selectors import membership_get
+from webapp.teams.selectors import team_submitter_check
 
 log = logging.getLogger(__name__)
 
@@ -97,9 +96,7 @@ def validate_request(*, workload: str, params: Any, backend: str, implementation
 
 
 def _require_submitter(user: AbstractBaseUser, team: Team) -> None:
-    membership = membership_get(user=user, team=team)
-    if membership is None or not membership.can_submit:
-        raise PermissionDenied("Viewers cannot submit or cancel jobs in this team.")
+    team_submitter_check(user=user, team=team, action="submit or cancel jobs")
 
 
 def job_submit(

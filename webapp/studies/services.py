@@ -15,7 +15,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from kernels.params import Param, ParamError
@@ -26,7 +25,7 @@ from webapp.jobs.services import JobInputError, job_cancel, job_submit, team_cap
 from webapp.studies.models import Study, StudyRun
 from webapp.studies.presets import PRESETS
 from webapp.teams.models import Team
-from webapp.teams.selectors import membership_get
+from webapp.teams.selectors import team_submitter_check
 
 DEFAULT_REPETITIONS = 3
 MAX_REPETITIONS = 10
@@ -137,9 +136,7 @@ def study_plan(
 
 
 def _require_submitter(user: AbstractBaseUser, team: Team) -> None:
-    membership = membership_get(user=user, team=team)
-    if membership is None or not membership.can_submit:
-        raise PermissionDenied("Viewers cannot start or cancel studies in this team.")
+    team_submitter_check(user=user, team=team, action="start or cancel studies")
 
 
 def _default_title(plan: StudyPlan) -> str:

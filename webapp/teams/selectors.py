@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
 
@@ -29,4 +30,12 @@ def team_access(*, user: AbstractBaseUser, slug: str) -> Membership:
     membership = Membership.objects.filter(user=user, team__slug=slug).select_related("team").first()
     if membership is None:
         raise Http404("No such team.")
+    return membership
+
+
+def team_submitter_check(*, user: AbstractBaseUser, team: Team, action: str) -> Membership:
+    """The user's membership if they may write in the team (owner or member); viewers get PermissionDenied."""
+    membership = membership_get(user=user, team=team)
+    if membership is None or not membership.can_submit:
+        raise PermissionDenied(f"Viewers cannot {action} in this team.")
     return membership
