@@ -71,12 +71,26 @@ def kill_process_tree(root: int | psutil.Process, include_root: bool = True, tim
 
 
 def kill_session(popen: subprocess.Popen[Any]) -> None:
-    """Kill a child started with ``start_new_session=True`` and everything in its process group."""
+    """Kill a child started with ``start_new_session=True``, its process group and all its descendants.
+
+    The descendants are listed *before* the group dies: once it has, they are re-parented to init
+    and no longer findable, and some (mpiexec, Redis workers) run in sessions of their own.
+    """
+    try:
+        descendants = psutil.Process(popen.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        descendants = []
     try:
         os.killpg(popen.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    for proc in descendants:
+        try:
+            proc.kill()
+        except psutil.NoSuchProcess:
+            pass
     kill_process_tree(popen.pid)
+    psutil.wait_procs(descendants, timeout=2.0)
     popen.wait()
 
 
