@@ -99,3 +99,40 @@ def test_time_limit_is_bounded(team_setup, api_client_for):
         response = client.post("/api/v1/jobs/", {"workload": "fib", "time_limit": bad}, format="json")
         assert response.status_code == 400
         assert "time_limit" in response.json()
+
+
+def test_a_job_whose_artifacts_cannot_be_saved_fails_instead_of_hanging(
+    team_setup, worker_factory, wait_for_status, tmp_path
+):
+    from tasks.jobs import run_job
+
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("")
+    prefix = f"storage-{uuid.uuid4().hex[:6]}"
+    worker_factory("broken-storage", PARALAB_QUEUE=prefix, MEDIA_ROOT=str(not_a_directory / "media"))
+    job = Job.objects.create(team=team_setup["team_a"], submitted_by=team_setup["alice"], workload="mandelbrot",
+                             params={"width": 16, "height": 16}, backend="sequential", implementation="python")  # fmt: skip
+    run_job.apply_async((job.pk,), queue=f"{prefix}.cpu")
+    failed = wait_for_status(job.pk, FINAL, timeout=30)
+    assert failed.status == "failed" and failed.error.startswith("internal error:")
+
+
+def test_a_reaped_job_stops_its_run_and_keeps_the_reapers_verdict(
+    celery_worker, team_setup, api_client_for, wait_for_status
+):
+    from webapp.jobs.services import job_transition
+
+    client = api_client_for(team_setup["alice"])
+    body = {"workload": "fib", "params": {"ns": [40, 40]}, "backend": "processes", "workers": 2}
+    job_id = client.post("/api/v1/jobs/", body, format="json").json()["id"]
+    wait_for_status(job_id, ("running",))
+    wait_for_engine(celery_worker.pid, 3)
+    # What a sweeper on a host whose clock runs ahead would do: declare the worker lost.
+    assert job_transition(job_id=job_id, to="failed", only_from=("running",), error="worker lost: test")
+    deadline = time.monotonic() + 5
+    while alive(psutil.Process(celery_worker.pid).children(recursive=True)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert alive(psutil.Process(celery_worker.pid).children(recursive=True)) == []
+    time.sleep(1)
+    job = Job.objects.get(pk=job_id)
+    assert job.status == "failed" and job.error == "worker lost: test"

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import close_old_connections, connection
 from django.db.models import F
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from kernels import provenance
 from kernels.engine import RunRequest, RunResult
@@ -121,18 +121,24 @@ class Watcher(threading.Thread):
             self._last["flush"] = now
         if now - self._last["cancel"] >= CANCEL_POLL:
             self._last["cancel"] = now
-            if Job.objects.filter(pk=self.job.pk, cancel_requested_at__isnull=False).exists():
+            # Stop on a cancel request, and also when the row is no longer this attempt's (the reaper
+            # failed or requeued it): a run nobody will record must not go on using the cores.
+            if not self.mine().filter(cancel_requested_at__isnull=True).exists():
                 self.cancel.set()
+
+    def mine(self) -> Any:
+        """The job's row while it is running *this* attempt."""
+        return Job.objects.filter(pk=self.job.pk, status=Status.RUNNING, attempts=self.job.attempts)
 
     def flush(self, state: dict[str, Any], *, heartbeat: bool) -> None:
         fields: dict[str, Any] = {}
         if state["seq"] != self._written:
             fields.update(progress=state, log=self.snapshot.log_tail())
         if heartbeat:
-            fields["heartbeat_at"] = timezone.now()
+            fields["heartbeat_at"] = Now()  # the database's clock, the one the reaper compares with
             self._last["heartbeat"] = time.monotonic()
         if fields:
-            Job.objects.filter(pk=self.job.pk, status=Status.RUNNING).update(**fields)
+            self.mine().update(**fields)
             self._written = state["seq"]
 
 
@@ -145,7 +151,7 @@ def job_execute(job_id: int) -> None:
         to=Status.RUNNING,
         only_from=(Status.QUEUED,),
         worker_host=host,
-        heartbeat_at=timezone.now(),
+        heartbeat_at=Now(),
         attempts=F("attempts") + 1,
     )
     if not claimed:
@@ -159,6 +165,7 @@ def job_execute(job_id: int) -> None:
     watcher = Watcher(job, snapshot, cancel)
     watcher.start()
     request = RunRequest(job.workload, job.params, job.backend, job.implementation, job.workers)
+    status, fields = Status.FAILED, {"error": "internal error"}
     try:
         result = run_isolated(
             request,
@@ -167,36 +174,38 @@ def job_execute(job_id: int) -> None:
             cancel=cancel,
             timeout=job.time_limit or settings.PARALAB_MAX_RUNTIME,
         )
-    except DeadlineExceeded as exc:
-        _finish(watcher, job_id, Status.FAILED, error=f"time limit: {exc}; its processes were killed")
-    except Cancelled:
-        _finish(watcher, job_id, Status.CANCELLED, error="cancelled while running; its processes were killed")
-    except (EngineError, ValueError) as exc:
-        _finish(watcher, job_id, Status.FAILED, error=str(exc)[:4000])
-    except Exception as exc:
-        log.exception("job %s crashed", job_id)
-        _finish(watcher, job_id, Status.FAILED, error=f"internal error: {type(exc).__name__}: {exc}"[:4000])
-        raise
-    else:
         _save_artifacts(job, result)
-        _finish(
-            watcher,
-            job_id,
-            Status.SUCCEEDED,
-            result=result.value,
-            verified=result.verified,
-            verification=result.verification,
-            wall_time=result.wall_time,
-        )
+    except DeadlineExceeded as exc:
+        fields = {"error": f"time limit: {exc}; its processes were killed"}
+    except Cancelled:
+        status, fields = Status.CANCELLED, {"error": "cancelled while running; its processes were killed"}
+    except (EngineError, ValueError) as exc:
+        fields = {"error": str(exc)[:4000]}
+    except Exception as exc:  # recorded on the job, never left running
+        log.exception("job %s crashed", job_id)
+        fields = {"error": f"internal error: {type(exc).__name__}: {exc}"[:4000]}
+    else:
+        status = Status.SUCCEEDED
+        fields = {
+            "result": result.value,
+            "verified": result.verified,
+            "verification": result.verification,
+            "wall_time": result.wall_time,
+        }
+    finally:
+        _finish(watcher, status, fields)
 
 
-def _finish(watcher: Watcher, job_id: int, status: str, **fields: Any) -> None:
+def _finish(watcher: Watcher, status: str, fields: dict[str, Any]) -> None:
+    """Record the outcome — only if the row is still this attempt's (a reaped job stays as the reaper left it)."""
     watcher.stopped.set()
     watcher.join()
     watcher.snapshot.bump()  # the final event outranks every progress event before it
     progress = watcher.snapshot.as_dict()
-    job_transition(job_id=job_id, to=status, progress=progress, log=watcher.snapshot.log_tail(), **fields)
-    publish_job(job_id)
+    job = watcher.job
+    job_transition(job_id=job.pk, to=status, only_from=(Status.RUNNING,), attempt=job.attempts,
+                   progress=progress, log=watcher.snapshot.log_tail(), **fields)  # fmt: skip
+    publish_job(job.pk)
 
 
 def _save_artifacts(job: Job, result: RunResult) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import models, transaction
+from django.db.models import DateTimeField, DurationField, ExpressionWrapper, Value
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from kernels.engine import RunRequest, check_request
@@ -57,7 +59,9 @@ class IllegalTransition(RuntimeError):
     pass
 
 
-def job_transition(*, job_id: int, to: str, only_from: tuple[str, ...] = (), **fields: Any) -> bool:
+def job_transition(
+    *, job_id: int, to: str, only_from: tuple[str, ...] = (), attempt: int | None = None, **fields: Any
+) -> bool:
     """Move a job to ``to`` from a state allowed to reach it (narrowed to ``only_from`` if given),
     atomically; False if the job was not in such a state.
 
@@ -76,7 +80,10 @@ def job_transition(*, job_id: int, to: str, only_from: tuple[str, ...] = (), **f
         fields.setdefault("started_at", now)
     if to in FINAL_STATES:
         fields.setdefault("finished_at", now)
-    return Job.objects.filter(pk=job_id, status__in=sources).update(status=to, **fields) == 1
+    rows = Job.objects.filter(pk=job_id, status__in=sources)
+    if attempt is not None:  # a worker recording its run: only if the job is still on that run
+        rows = rows.filter(attempts=attempt)
+    return rows.update(status=to, **fields) == 1
 
 
 def validate_request(*, workload: str, params: Any, backend: str, implementation: str, workers: Any) -> dict[str, Any]:
@@ -218,7 +225,10 @@ def jobs_redispatch(*, unsent_after: float = 10.0, resend_after: float | None = 
 def jobs_reap_lost(*, lost_after: float | None = None) -> list[int]:
     """End (or requeue once) the running jobs whose worker stopped heart-beating."""
     lost_after = settings.PARALAB_WORKER_LOST_AFTER if lost_after is None else lost_after
-    cutoff = timezone.now() - timedelta(seconds=lost_after)
+    # The database's clock on both sides (heartbeats are written with Now()): hosts' clocks may differ.
+    cutoff = ExpressionWrapper(
+        Now() - Value(timedelta(seconds=lost_after), output_field=DurationField()), output_field=DateTimeField()
+    )
     silent = Job.objects.filter(status=Status.RUNNING).filter(
         models.Q(heartbeat_at__lt=cutoff) | models.Q(heartbeat_at__isnull=True, started_at__lt=cutoff)
     )
