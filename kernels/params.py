@@ -96,7 +96,7 @@ def _to_number(field: str, raw: Any, kind: str) -> Any:
         if not math.isfinite(value):
             raise ValueError
         return value
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         noun = "an integer" if kind == "int" else "a finite number"
         raise ParamError(field, f"must be {noun}, got {str(raw)[:40]!r}") from None
 

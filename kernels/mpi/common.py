@@ -9,6 +9,8 @@ from __future__ import annotations
 import sys
 import threading
 import time
+import traceback
+from collections.abc import Callable
 from typing import Any
 
 from mpi4py import MPI
@@ -17,6 +19,20 @@ from kernels import wire
 
 TAG = 77
 IDLE = 0.005  # rank 0's listener sleeps this long between probes, so it does not steal a core
+
+
+def run_program(main: Callable[[], None]) -> None:
+    """Run one rank's ``main``; if it raises, print why and abort every rank.
+
+    Without this a rank that dies leaves the others (rank 0 above all, waiting for its reports or a
+    gather) blocked until the job's time limit, and the real error is lost.
+    """
+    try:
+        main()
+    except BaseException:
+        traceback.print_exc()
+        sys.stderr.flush()
+        MPI.COMM_WORLD.Abort(1)
 
 
 def read_spec() -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from mpi4py import MPI
 
-from kernels.mpi.common import RankReporter, read_spec
+from kernels.mpi.common import RankReporter, read_spec, run_program
 from kernels.workloads.heat import initial_grid, step, summary
 
 REPORTS = 10  # progress lines per rank over the run
@@ -50,4 +50,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_program(main)

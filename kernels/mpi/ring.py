@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mpi4py import MPI
 
-from kernels.mpi.common import RankReporter, read_spec
+from kernels.mpi.common import RankReporter, read_spec, run_program
 
 
 def main() -> None:
@@ -39,4 +39,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_program(main)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mpi4py import MPI
 
-from kernels.mpi.common import RankReporter, lpt_assign, read_spec
+from kernels.mpi.common import RankReporter, lpt_assign, read_spec, run_program
 from kernels.registry import get_workload
 
 
@@ -33,4 +33,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_program(main)

@@ -135,7 +135,7 @@ def test_bad_input_exits_2_with_one_line(args, message):
             "paralab: error: backend: heat does not run on threads × python; "
             "it supports backends sequential, mpi with python",
         ),
-        (["run", "heat", "-p", "rows=5000"], "paralab: error: rows: must be between 8 and 4096, got 5000"),
+        (["run", "heat", "-p", "rows=5000"], "paralab: error: rows: must be between 8 and 2048, got 5000"),
     ],
 )
 def test_bad_workloads_exit_2_with_one_line(args, message):

@@ -91,3 +91,28 @@ def test_heat_progress_reaches_the_total_even_with_few_steps(steps):
         on_progress=lambda done, total, *rest: calls.append((done, total)),
     )
     assert calls[-1] == (2 * min(10, steps), 2 * min(10, steps))
+
+
+def test_a_rank_that_raises_aborts_the_whole_run_at_once():
+    """Rank 1 fails while rank 0 waits on it: the run must end at once, not at the job's time limit."""
+    import subprocess
+    import sys
+    import time
+
+    from kernels.backends.mpi import mpiexec_path
+
+    program = (
+        "from mpi4py import MPI\n"
+        "from kernels.mpi.common import run_program\n"
+        "def main():\n"
+        "    if MPI.COMM_WORLD.Get_rank() == 1:\n"
+        "        raise RuntimeError('rank 1 failed')\n"
+        "    MPI.COMM_WORLD.recv(source=1)\n"
+        "run_program(main)\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([mpiexec_path(), "-n", "2", sys.executable, "-c", program],
+                          capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert done.returncode != 0
+    assert "rank 1 failed" in done.stdout + done.stderr
+    assert time.monotonic() - started < 30

@@ -202,7 +202,7 @@ def test_access(objects, name, case, actor):
     assert ApiToken.objects.get(pk=objects["token"].pk).revoked_at is None, "someone else revoked alice's token"
 
 
-WS_CASES = {"ws/jobs/<int:job_id>/": "/ws/jobs/{job}/", "ws/teams/<slug:slug>/": "/ws/teams/team-a/"}
+WS_CASES = {"ws/jobs/<id:job_id>/": "/ws/jobs/{job}/", "ws/teams/<slug:slug>/": "/ws/teams/team-a/"}
 
 
 def test_every_websocket_route_has_a_case():

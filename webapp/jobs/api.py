@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kernels.registry import WORKLOADS
+from webapp.converters import ID_REGEX
 from webapp.jobs.filters import JobFilter
 from webapp.jobs.selectors import artifact_get_for_user, job_rows, jobs_visible_to
 from webapp.jobs.serializers import (
@@ -45,6 +46,8 @@ def team_for_submission(user: Any, slug: str | None) -> Any:
 
 class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Jobs of the teams you belong to."""
+
+    lookup_value_regex = ID_REGEX  # ids that fit a 64-bit integer; anything else is a 404
 
     filterset_class = JobFilter
     ordering_fields = ["queued_at", "started_at", "finished_at", "wall_time", "workers", "id"]

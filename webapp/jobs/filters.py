@@ -43,6 +43,8 @@ class JobFilter(django_filters.FilterSet):
         return queryset.filter(queued_at__gte=_start_of(value))
 
     def filter_queued_before(self, queryset: QuerySet[Job], name: str, value: date) -> QuerySet[Job]:
+        if value >= date.max:  # the last day there is: nothing is after it
+            return queryset
         return queryset.filter(queued_at__lt=_start_of(value + timedelta(days=1)))
 
     class Meta:

@@ -212,14 +212,21 @@ def jobs_redispatch(*, unsent_after: float = 10.0, resend_after: float | None = 
     """Send again the queued jobs whose message may be lost: never sent, or sent long ago.
 
     Redis keeps queued messages in memory; after a broker restart they are gone while the rows
-    still say queued. A duplicate message is harmless: the claim lets only one run happen.
+    still say queued. A duplicate message is harmless: the claim lets only one run happen. The
+    wait between sends doubles (a send waits at least as long as the job had waited before it), so
+    a job no worker serves gets a handful of messages a day, not one every few minutes.
     """
     now = timezone.now()
     resend_after = settings.PARALAB_REDISPATCH_AFTER if resend_after is None else resend_after
     stale = Job.objects.filter(status=Status.QUEUED, queued_at__lt=now - timedelta(seconds=unsent_after)).filter(
         models.Q(dispatched_at__isnull=True) | models.Q(dispatched_at__lt=now - timedelta(seconds=resend_after))
     )
-    return sum(job_enqueue(job) for job in stale.order_by("queued_at")[:500])
+    due = [
+        job
+        for job in stale.order_by("queued_at")[:500]
+        if job.dispatched_at is None or now - job.dispatched_at >= job.dispatched_at - job.queued_at
+    ]
+    return sum(job_enqueue(job) for job in due)
 
 
 def jobs_reap_lost(*, lost_after: float | None = None) -> list[int]:
@@ -259,8 +266,7 @@ def job_rerun(*, user: AbstractBaseUser, job: Job, params: Any = None) -> Job:
         backend=job.backend,
         implementation=job.implementation,
         workers=job.workers,
-        rerun_of=job,
-        study=job.capability == "study",
+        rerun_of=job,  # an ordinary job, under the user's limits, even when the original was a study's
         time_limit=job.time_limit,
     )
 

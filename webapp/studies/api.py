@@ -13,6 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webapp.converters import ID_REGEX
 from webapp.jobs.api import team_for_submission
 from webapp.jobs.filters import JobFilter
 from webapp.jobs.selectors import jobs_visible_to
@@ -36,6 +37,8 @@ DOCUMENT = OpenApiResponse(description="The study with its progress, runs, scali
 
 class StudyViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Scaling studies of the teams you belong to: a workload swept over backends × implementations × workers."""
+
+    lookup_value_regex = ID_REGEX  # ids that fit a 64-bit integer; anything else is a 404
 
     serializer_class = StudySerializer
     ordering_fields = ["created_at", "id"]
@@ -121,7 +124,8 @@ class JobExportView(DownloadView):
         },
     )
     def get(self, request: Request, fmt: str) -> Any:
-        queryset = jobs_visible_to(request.user).order_by("-queued_at", "-id")
+        # The export reads neither the unit spans nor the log: don't load them for every row.
+        queryset = jobs_visible_to(request.user).defer("progress", "log").order_by("-queued_at", "-id")
         filterset = JobFilter(request.query_params, queryset=queryset, request=request)
         if not filterset.is_valid():
             return Response(filterset.errors, status=status.HTTP_400_BAD_REQUEST)

@@ -29,7 +29,8 @@ def parse_ids(field: str, raw: list[str]) -> list[int]:
         part = part.strip().lstrip("#")
         if not part:
             continue
-        if not part.isdigit():
+        # isascii: "²".isdigit() is true, but int("²") fails; 18 digits fit a 64-bit id.
+        if not (part.isascii() and part.isdigit() and len(part) <= 18):
             raise JobInputError(field, f"must be ids separated by commas, got {part[:20]!r}")
         if int(part) not in ids:
             ids.append(int(part))

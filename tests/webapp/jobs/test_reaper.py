@@ -61,3 +61,16 @@ def test_queued_jobs_whose_message_may_be_lost_are_sent_again(team_setup):
     assert Job.objects.get(pk=sent_just_now.pk).dispatched_at == sent_just_now.dispatched_at  # not re-sent
     assert Job.objects.get(pk=never_sent.pk).dispatched_at > old
     assert Job.objects.get(pk=sent_long_ago.pk).dispatched_at > old
+
+
+def test_resends_back_off(team_setup):
+    """A job no worker serves is re-sent after 5 min, 10, 20, 40… — not every 5 minutes forever."""
+    now = timezone.now()
+    job = Job.objects.create(team=team_setup["team_a"], submitted_by=team_setup["alice"], workload="fib",
+                             params={"ns": [5]}, backend="mpi", implementation="python", workers=2)  # fmt: skip
+    # Queued 2 h ago, last sent 20 min ago: it had waited 100 min before that send, so not yet.
+    Job.objects.filter(pk=job.pk).update(queued_at=now - timedelta(hours=2), dispatched_at=now - timedelta(minutes=20))
+    assert jobs_redispatch(resend_after=300) == 0
+    # Last sent 61 min ago after waiting 59: due.
+    Job.objects.filter(pk=job.pk).update(dispatched_at=now - timedelta(minutes=61))
+    assert jobs_redispatch(resend_after=300) == 1
