@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -17,6 +19,9 @@ def error_body(field: str, reason: str) -> dict[str, Any]:
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    if isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // 1024
+        return Response({"detail": f"the request body is too large: at most {limit} KB"}, status=413)
     if isinstance(exc, TooManyActiveJobs):
         return Response({"detail": exc.reason}, status=429, headers={"Retry-After": "60"})
     if isinstance(exc, JobInputError):

@@ -99,4 +99,5 @@ def test_an_oversized_body_is_refused_not_a_500(team_setup, api_client_for):
     client = api_client_for(team_setup["alice"])
     body = '{"workload": "fib", "params": {"ns": [' + ",".join(["1"] * 200_000) + "]}}"
     response = client.post("/api/v1/jobs/", body, content_type="application/json")
-    assert response.status_code in (400, 413)
+    assert response.status_code == 413
+    assert response.json() == {"detail": "the request body is too large: at most 256 KB"}
