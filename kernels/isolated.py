@@ -8,15 +8,17 @@ killed), so the Celery worker never runs the engine in-process: it starts
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import asdict
 from typing import Any
 
 from kernels import wire
-from kernels.backends.base import POLL, die_with_parent, kill_session
+from kernels.backends.base import POLL, RUN_ENV, die_with_parent, kill_run, kill_session
 from kernels.engine import RunRequest, RunResult, check_request, run
 from kernels.errors import Cancelled, DeadlineExceeded, EngineError, UnsupportedCombination, WorkerFailed
 from kernels.params import ParamError
@@ -40,6 +42,7 @@ def run_isolated(
     """Same contract as ``engine.run``, with the work in a killable process group."""
     check_request(request)  # fail fast, in the caller's process, on bad input
     cancel = cancel or threading.Event()
+    run_id = uuid.uuid4().hex
     child = subprocess.Popen(
         [sys.executable, "-m", "kernels.isolated"],
         stdin=subprocess.PIPE,
@@ -47,6 +50,7 @@ def run_isolated(
         stderr=subprocess.STDOUT,
         text=True,
         start_new_session=True,
+        env={**os.environ, RUN_ENV: run_id},
     )
     assert child.stdin is not None
     child.stdin.write(wire.dumps(asdict(request)))
@@ -65,8 +69,10 @@ def run_isolated(
     finally:
         if child.poll() is None or reader.is_alive():
             kill_session(child)
+            reader.join(timeout=2)  # the child is dead: its pipe is at EOF
         else:
             child.wait()
+        kill_run(run_id)  # anything of the run still about, wherever it was re-parented
     if "result" in outcome:
         data = outcome["result"]
         return RunResult(**data)

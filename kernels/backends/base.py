@@ -59,7 +59,9 @@ def kill_process_tree(root: int | psutil.Process, include_root: bool = True, tim
     """SIGKILL a process and all its descendants, and reap them."""
     try:
         proc = root if isinstance(root, psutil.Process) else psutil.Process(root)
-        victims = proc.children(recursive=True) + ([proc] if include_root else [])
+        # Deepest first: a process woken by its child's death (mpiexec's parent, say) may exit and
+        # take this very thread with it, so the leaves (MPI ranks, pool children) must go first.
+        victims = list(reversed(proc.children(recursive=True))) + ([proc] if include_root else [])
     except psutil.NoSuchProcess:
         return
     for victim in victims:
@@ -94,6 +96,27 @@ def kill_session(popen: subprocess.Popen[Any]) -> None:
     popen.wait()
 
 
+# Set in the environment of an isolated run's engine; every process it starts inherits it (MPI
+# ranks too: Hydra passes the environment on), so the whole run can be found even after some of
+# its processes have been re-parented away from the tree.
+RUN_ENV = "PARALAB_RUN"
+
+
+def kill_run(run_id: str | None, *, spare: int | None = None) -> None:
+    """SIGKILL every process carrying ``PARALAB_RUN=run_id`` (but ``spare``), and reap them."""
+    if not run_id:
+        return
+    victims = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != spare and proc.environ().get(RUN_ENV) == run_id:
+                proc.kill()
+                victims.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
+    psutil.wait_procs(victims, timeout=2.0)
+
+
 def die_with_parent() -> None:
     """Watch (in a daemon thread) for this process's parent to die, then kill everything below us and exit.
 
@@ -106,6 +129,7 @@ def die_with_parent() -> None:
         while os.getppid() == parent:
             time.sleep(0.5)
         kill_process_tree(os.getpid(), include_root=False, timeout=1.0)
+        kill_run(os.environ.get(RUN_ENV), spare=os.getpid())
         os._exit(1)
 
     threading.Thread(target=watch, name="die-with-parent", daemon=True).start()

@@ -64,6 +64,7 @@ class MpiBackend(Backend):
             code = child.wait()
         except BaseException:
             kill_session(child)
+            reader.join(timeout=2)  # mpiexec is dead: its pipe is at EOF; don't leave a reader mid-read
             raise
         if "results" not in outcome:
             tail = "\n".join(spec.reporter.log_lines[-5:])

@@ -53,7 +53,8 @@ class SubprocessesBackend(Backend):
         order = spec.longest_first()
         client.rpush(units_key, *[wire.dumps([i, spec.units[i]]) for i in order])
         client.expire(units_key, KEY_TTL)
-        children = [self._start_child(spec, url, prefix, worker) for worker in range(min(spec.workers, len(order)))]
+        started = [self._start_child(spec, url, prefix, worker) for worker in range(min(spec.workers, len(order)))]
+        children = [child for child, _ in started]
         results: list[Any] = [None] * len(spec.units)
         remaining = len(spec.units)
         try:
@@ -77,10 +78,16 @@ class SubprocessesBackend(Backend):
                     kill_session(child)
                 else:
                     child.wait()
+            # The children are gone, so their output pipes are at EOF: let the pumps finish, or the
+            # interpreter may close a pipe under a pump at exit ("Bad file descriptor").
+            for _, pump in started:
+                pump.join(timeout=2)
             client.delete(units_key, results_key)
         return results
 
-    def _start_child(self, spec: RunSpec, url: str, prefix: str, worker: int) -> subprocess.Popen[str]:
+    def _start_child(
+        self, spec: RunSpec, url: str, prefix: str, worker: int
+    ) -> tuple[subprocess.Popen[str], threading.Thread]:
         command = [
             sys.executable, "-u", "-m", "kernels.backends.redis_worker",
             "--redis", url, "--prefix", prefix, "--workload", spec.workload.name,
@@ -90,8 +97,9 @@ class SubprocessesBackend(Backend):
         child = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
         )
-        threading.Thread(target=_pump_output, args=(child.stdout, worker, spec), daemon=True).start()
-        return child
+        pump = threading.Thread(target=_pump_output, args=(child.stdout, worker, spec), daemon=True)
+        pump.start()
+        return child, pump
 
 
 BACKEND = SubprocessesBackend()
