@@ -439,3 +439,11 @@ def test_history_paginates_25_a_page_and_keeps_the_filters(client_for, team_setu
 def test_history_page_names_the_feeds_of_the_users_teams_only(client_for, team_setup):
     body = client_for(team_setup["bob"]).get("/jobs/").content.decode()
     assert 'data-team-feed="team-a"' in body and 'data-team-feed="team-b"' not in body
+
+
+def test_the_workload_chooser_links_back_to_its_own_form(client_for, team_setup):
+    client = client_for(team_setup["alice"])
+    submit = client.get("/jobs/new/?workload=fib").content.decode()
+    study = client.get("/studies/new/?workload=fib").content.decode()
+    assert 'href="/jobs/new/?workload=fib" aria-current="page"' in submit
+    assert 'href="/jobs/new/?workload=primes"' in submit and 'href="/studies/new/?workload=primes"' in study
