@@ -8,7 +8,7 @@ from setuptools import Extension, setup
 COMPILE = ["-O3", "-fopenmp", "-ffp-contract=off"]
 LINK = ["-fopenmp"]
 
-NATIVE = ["fib", "primes", "montecarlo", "mandelbrot"]
+NATIVE = ["fib", "primes", "montecarlo", "mandelbrot", "heat"]
 
 extensions = [
     Extension(

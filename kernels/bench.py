@@ -27,10 +27,10 @@ from typing import Any
 
 import kernels
 from kernels.backends.mpi import mpiexec_path
-from kernels.engine import RunRequest, run
+from kernels.engine import RunRequest, check_request, run
 from kernels.errors import EngineError
 from kernels.workloads.base import NativeUnavailable, load_native
-from kernels.workloads.fib import SEED_NS, fib, fib_closed
+from kernels.workloads.fib import SEED_NS, fib, fib_exact
 
 DEFAULT_JSON = Path("build/bench.json")
 PHI = (1 + 5**0.5) / 2
@@ -42,6 +42,9 @@ class Case:
 
     label: str
     call: Callable[[], bool]
+    # The last call's seconds by the case's own clock (the engine's wall time: the run without its
+    # reference check), or None to time the whole call.
+    clock: Callable[[], float] | None = None
 
 
 @dataclass
@@ -78,15 +81,33 @@ class Group:
 
 
 def engine_case(
-    label: str, workload: str, params: dict[str, Any], backend: str, implementation: str, workers: int
+    label: str,
+    workload: str,
+    params: dict[str, Any],
+    backend: str,
+    implementation: str,
+    workers: int,
+    options: dict[str, Any] | None = None,
+    *,
+    run_only: bool = False,
 ) -> Case:
-    request = RunRequest(workload, params, backend, implementation, workers)
-    return Case(label, lambda: run(request).verified is True)
+    """``run_only``: time the run and not its verification (which for a native Mandelbrot costs more than the run)."""
+    checked = check_request(RunRequest(workload, params, backend, implementation, workers, options or {}))
+    if not run_only:
+        return Case(label, lambda: run(checked).verified is True)
+    took: list[float] = []
+
+    def call() -> bool:
+        result = run(checked)
+        took.append(result.wall_time)
+        return result.verified is True
+
+    return Case(label, call, clock=lambda: took[-1])
 
 
 def pool_map_case(label: str, ns: list[int]) -> Case:
     """The seed's own code: ``multiprocessing.Pool(2).map(fib, ns)``, pool start-up included like ours."""
-    expected = [fib_closed(n) for n in ns]
+    expected = [fib_exact(n) for n in ns]
 
     def call() -> bool:
         with multiprocessing.Pool(2) as pool:
@@ -191,6 +212,44 @@ def mpi_group(quick: bool) -> Group:
     return Group("mpi", cases, [row], rounds=3, skip=mpi_missing())
 
 
+# 38% inside the set, bands from 0.1 to 36 ms of work (what the dynamic schedule is for): ~0.8 s on one core here.
+OPENMP_IMAGE = {"width": 1024, "height": 768, "x_min": -1.5, "x_max": 0.5, "y_min": -1.0, "y_max": 1.0}
+# 93% inside the set, ~2 s of native work on one core here, so mpiexec's ~0.25 s start-up weighs little.
+HYBRID_IMAGE = {"width": 1024, "height": 768, "x_min": -0.7, "x_max": 0.3, "y_min": -0.6, "y_max": 0.6}
+
+
+def openmp_group(quick: bool) -> Group:
+    """OpenMP threads in one native call, the run without its reference check: two threads, twice the work."""
+    image = {**OPENMP_IMAGE, "max_iter": 300 if quick else 1200}
+    shown = f"mandelbrot {image['width']}×{image['height']}×{image['max_iter']} native"
+    cases = [engine_case(f"openmp W={w}", "mandelbrot", image, "openmp", "native", w, run_only=True) for w in (1, 2)]
+    row = Row(f"{shown}: openmp W=2 vs W=1", "openmp W=2", "openmp W=1", Target(1.9, text="≥1.9×"))
+    return Group("openmp", [] if native_missing() else cases, [row], rounds=3 if quick else 5, skip=native_missing())
+
+
+def hybrid_group(quick: bool) -> Group:
+    """MPI ranks × OpenMP threads on two cores, mpiexec's start-up included: 1×2 and 2×1 against 1×1, and each other."""
+    image = {**HYBRID_IMAGE, "max_iter": 600 if quick else 1200}
+    shown = f"mandelbrot {image['width']}×{image['height']}×{image['max_iter']} native hybrid"
+    layouts = {"1×1": (1, 1), "1×2": (2, 2), "2×1": (2, 1)}  # ranks × threads: (workers, threads per rank)
+    cases = [
+        engine_case(f"hybrid {name}", "mandelbrot", image, "hybrid", "native", w, {"threads": t}, run_only=True)
+        for name, (w, t) in layouts.items()
+    ]
+    rows = [
+        Row(f"{shown}: 1×2 vs 1×1 (threads)", "hybrid 1×2", "hybrid 1×1", Target(1.7, text="≥1.7×")),
+        Row(f"{shown}: 2×1 vs 1×1 (ranks)", "hybrid 2×1", "hybrid 1×1", Target(1.7, text="≥1.7×")),
+        Row(
+            f"{shown}: 1×2 vs 2×1",
+            "hybrid 1×2",
+            "hybrid 2×1",
+            Target(0.95, text="≥0.95×: threads at least as fast as ranks"),
+        ),
+    ]
+    skip = native_missing() or mpi_missing()
+    return Group("hybrid", [] if skip else cases, rows, rounds=3, skip=skip)
+
+
 def gil_group(quick: bool) -> Group:
     """Pure-Python threads hold the GIL in turn: about 1×, and the table shows it."""
     top = 32 if quick else 35
@@ -209,19 +268,21 @@ def gil_group(quick: bool) -> Group:
 
 
 def build_groups(quick: bool) -> list[Group]:
-    return [make(quick) for make in (seed_group, native_group, native_threads_group, mpi_group, gil_group)]
+    groups = (seed_group, native_group, native_threads_group, mpi_group, openmp_group, hybrid_group, gil_group)
+    return [make(quick) for make in groups]
 
 
 def warm_up() -> None:
     """Import every backend and load MPI and the native modules once, outside the timings."""
-    run(RunRequest("fib", {"ns": [20, 20]}, "processes", "python", 2))
-    run(RunRequest("fib", {"ns": [20, 20]}, "threads", "python", 2))
+    run(check_request(RunRequest("fib", {"ns": [20, 20]}, "processes", "python", 2)))
+    run(check_request(RunRequest("fib", {"ns": [20, 20]}, "threads", "python", 2)))
     with multiprocessing.Pool(2) as pool:
         pool.map(fib, [20, 20])
     if not native_missing():
-        run(RunRequest("fib", {"ns": [20, 20]}, "threads", "native", 2))
+        run(check_request(RunRequest("fib", {"ns": [20, 20]}, "threads", "native", 2)))
+        run(check_request(RunRequest("mandelbrot", {"width": 64, "height": 64}, "openmp", "native", 2)))
     if not mpi_missing():
-        run(RunRequest("mandelbrot", {"width": 32, "height": 32}, "mpi", "python", 2))
+        run(check_request(RunRequest("mandelbrot", {"width": 32, "height": 32}, "mpi", "python", 2)))
 
 
 def measure(group: Group, log: Callable[[str], None]) -> None:
@@ -233,7 +294,8 @@ def measure(group: Group, log: Callable[[str], None]) -> None:
             log(f"  {group.name}: round {index + 1}/{group.rounds}, {case.label}")
             started = time.perf_counter()
             right = case.call()
-            group.times[case.label].append(time.perf_counter() - started)
+            took = time.perf_counter() - started
+            group.times[case.label].append(case.clock() if case.clock is not None else took)
             if not right and case.label not in group.wrong:
                 group.wrong.append(case.label)
 
@@ -314,14 +376,32 @@ def machine() -> dict[str, Any]:
     }
 
 
+def slurm_latency(log: Callable[[str], None]) -> dict[str, Any]:
+    """Slurm submit→running on the cluster SLURM_CONF (or the machine's slurm.conf) names; skipped without one."""
+    from kernels.slurm import bench_submit_to_running
+
+    row = bench_submit_to_running()
+    if "skipped" in row:
+        log(f"  Slurm submit→running: skipped ({row['skipped']})")
+    else:
+        log(f"  Slurm submit→running: median {row['median']:.2f} s over {row['rounds']} jobs "
+            f"(min {row['min']:.2f}, max {row['max']:.2f})")  # fmt: skip
+    return row
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kernels.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller inputs and fewer rounds (under a minute)")
+    parser.add_argument("--only", metavar="GROUPS", help="comma-separated groups to run (e.g. openmp,hybrid)")
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, metavar="PATH", help=f"default {DEFAULT_JSON}")
+    parser.add_argument("--slurm-only", action="store_true", help="only the Slurm submit→running latency")
     args = parser.parse_args(argv)
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
+
+    if args.slurm_only:
+        return 0 if "skipped" not in slurm_latency(log) else 1
 
     started = time.perf_counter()
     info = machine()
@@ -330,11 +410,14 @@ def main(argv: list[str] | None = None) -> int:
     log("  warming up")
     warm_up()
     groups = build_groups(args.quick)
+    if args.only:
+        groups = [group for group in groups if group.name in args.only.split(",")]
     reports = []
     for group in groups:
         if not group.skip:
             measure(group, log)
         reports += [row_report(group, row) for row in group.rows]
+    slurm = slurm_latency(log)
     elapsed = time.perf_counter() - started
 
     print(format_table(reports))
@@ -354,6 +437,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": info,
         "seed_ns": SEED_NS,
         "rows": reports,
+        "slurm_submit_to_running": slurm,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

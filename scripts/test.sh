@@ -1,20 +1,30 @@
 #!/usr/bin/env bash
 # The whole suite: on SQLite, then the database-facing tests again on PostgreSQL.
+# It uses the Redis and PostgreSQL that answer at the usual addresses; where none does, it starts
+# its own for this run only (tests/services.py) and stops them on exit, on failure and Ctrl-C too.
 # pytest exits 5 when it collected nothing; any non-zero exit fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 
-ruff check kernels webapp tasks tests
+ruff check kernels client webapp tasks tests bench
 mypy
 
-echo "== suite on SQLite"
-DATABASE_URL="" pytest "$@"
+services=$(mktemp -d "${TMPDIR:-/tmp}/paralab-test-services.XXXXXX")
+trap 'python -m tests.services down "$services"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+python -m tests.services up "$services"
+source "$services/env"
 
-if pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null || python -c "import socket; socket.create_connection(('127.0.0.1', 5432), 2)" 2>/dev/null; then
+# PARALAB_TEST_DATABASE: tests/conftest.py stops a pass that is not on the database named here.
+echo "== suite on SQLite"
+DATABASE_URL="" PARALAB_TEST_DATABASE=sqlite pytest "$@"
+
+if [ -n "$PARALAB_TEST_POSTGRES_URL" ]; then
   echo "== web and task tests on PostgreSQL"
-  DATABASE_URL="postgres://postgres@127.0.0.1:5432/paralab" pytest tests/webapp tests/tasks -m "not browser" "$@"
+  DATABASE_URL="$PARALAB_TEST_POSTGRES_URL" PARALAB_TEST_DATABASE=postgresql pytest tests/webapp tests/tasks -m "not browser" "$@"
 else
-  echo "PostgreSQL is not answering on 127.0.0.1:5432; skipped the PostgreSQL pass" >&2
-  [ "${CI:-}" = "true" ] && exit 1
+  echo "skipped the PostgreSQL pass: no PostgreSQL answers and none could be started" >&2
+  if [ "${CI:-}" = "true" ]; then exit 1; fi
 fi

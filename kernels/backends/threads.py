@@ -21,23 +21,27 @@ class ThreadsBackend(Backend):
         counter = iter(range(spec.workers))
         lock = threading.Lock()
 
-        def work(unit: Any) -> tuple[Any, float, float, int]:
+        def work(index: int) -> tuple[Any, float, float, float, int]:
             if not hasattr(local, "worker"):
                 with lock:
                     local.worker = next(counter)
-            return (*timed(spec.workload, spec.implementation, unit, spec.reporter.started_at), local.worker)
+            spec.reporter.unit_started(index, local.worker, spec.reporter.now())
+            return (
+                *timed(spec.workload, spec.implementation, spec.units[index], spec.reporter.started_at),
+                local.worker,
+            )
 
         results: list[Any] = [None] * len(spec.units)
         with ThreadPoolExecutor(max_workers=spec.workers, thread_name_prefix="paralab") as pool:
-            pending = {pool.submit(work, spec.units[i]): i for i in spec.longest_first()}
+            pending = {pool.submit(work, i): i for i in spec.longest_first()}
             try:
                 while pending:
                     spec.check_cancel()
                     done, _ = wait(pending, timeout=POLL, return_when=FIRST_COMPLETED)
                     for future in done:
                         index = pending.pop(future)
-                        results[index], start, end, worker = future.result()
-                        spec.reporter.unit_done(index, worker, start, end)
+                        results[index], start, end, cpu, worker = future.result()
+                        spec.reporter.unit_done(index, worker, start, end, cpu)
             finally:
                 # A running thread cannot be killed; queued units at least never start.
                 for future in pending:

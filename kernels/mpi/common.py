@@ -18,21 +18,43 @@ from mpi4py import MPI
 from kernels import wire
 
 TAG = 77
+HELLO_TAG = 78
 IDLE = 0.005  # rank 0's listener sleeps this long between probes, so it does not steal a core
 
 
 def run_program(main: Callable[[], None]) -> None:
-    """Run one rank's ``main``; if it raises, print why and abort every rank.
+    """Connect every rank, then run one rank's ``main``; if it raises, print why and abort every rank.
 
     Without this a rank that dies leaves the others (rank 0 above all, waiting for its reports or a
     gather) blocked until the job's time limit, and the real error is lost.
     """
     try:
+        connect_all(MPI.COMM_WORLD)
         main()
     except BaseException:
         traceback.print_exc()
         sys.stderr.flush()
         MPI.COMM_WORLD.Abort(1)
+
+
+def connect_all(comm: MPI.Comm) -> None:
+    """Exchange one message between every pair of ranks, then tell the backend that all are up.
+
+    MPI connects ranks lazily, pair by pair: two hosts that cannot reach each other (a firewall
+    dropping traffic, a container refusing cross-memory attach) otherwise hang the run wherever
+    they first talk. Done first, that hang falls under the backend's startup limit
+    (``wire`` event "ready", which rank 0 prints once every rank has passed the barrier).
+    """
+    rank, size = comm.Get_rank(), comm.Get_size()
+    peers = [peer for peer in range(size) if peer != rank]
+    sends = [comm.isend(rank, dest=peer, tag=HELLO_TAG) for peer in peers]
+    for peer in peers:
+        comm.recv(source=peer, tag=HELLO_TAG)
+    MPI.Request.waitall(sends)
+    comm.Barrier()
+    if rank == 0:
+        sys.stdout.write(wire.event_line("ready", ranks=size) + "\n")
+        sys.stdout.flush()
 
 
 def read_spec() -> dict[str, Any]:
@@ -69,8 +91,14 @@ class RankReporter:
     def log(self, text: str) -> None:
         self._send(text)
 
-    def unit(self, unit: int, start: float, end: float) -> None:
-        self._send(wire.event_line("unit", unit=unit, worker=self.rank, start=start, end=end))
+    def unit_start(self, unit: int, start: float, worker: int | None = None) -> None:
+        """``worker`` is the lane: this rank unless the rank has several (hybrid: one per OpenMP thread)."""
+        lane = self.rank if worker is None else worker
+        self._send(wire.event_line("start", unit=unit, worker=lane, start=start))
+
+    def unit(self, unit: int, start: float, end: float, cpu: float | None = None, worker: int | None = None) -> None:
+        lane = self.rank if worker is None else worker
+        self._send(wire.event_line("unit", unit=unit, worker=lane, start=start, end=end, cpu=cpu))
 
     def result(self, results: list[Any]) -> None:
         """Rank 0 only, after close(): the line the backend waits for."""

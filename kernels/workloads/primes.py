@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from kernels.params import Param
-from kernels.workloads.base import Outcome, Verdict, Workload, load_native
+from kernels.workloads.base import Outcome, Verdict, Workload, failed, grown, load_native
 
 # π(10^k), OEIS A006880.
 PUBLISHED_PI = {
@@ -23,8 +23,13 @@ PUBLISHED_PI = {
 # A segment's sieve is one byte per number: 2^21 keeps each unit's memory at 2 MB.
 SEGMENT = 1 << 21
 MAX_UNITS = 512
-# Above this the plain reference sieve would cost more memory than we allow.
-REFERENCE_LIMIT = 50_000_000
+
+
+class Segment(NamedTuple):
+    """The unit: the numbers [lo, hi)."""
+
+    lo: int
+    hi: int
 
 
 def base_primes(limit: int) -> list[int]:
@@ -50,38 +55,69 @@ def count_segment(lo: int, hi: int) -> int:
     return sieve.count(1)
 
 
-def reference_count(n: int) -> int:
+def prime_count(n: int) -> int:
+    """π(n) without sieving [0, n]: Lucy Hedgehog's combinatorial count (a Legendre-style recursion).
+
+    S(v, p) = S(v, p−1) − (S(v/p, p−1) − S(p−1, p−1)) over the O(√n) distinct values v = n // i, one
+    step per prime p ≤ √n, starting from S(v, 1) = v − 1. Independent of the segmented sieve and
+    cheap: O(n^¾) operations on arrays of 2√n integers (0.08 s at n = 10^9, measured).
+    """
     import numpy as np
 
-    sieve = np.ones(n + 1, dtype=bool)
-    sieve[:2] = False
-    for p in range(2, math.isqrt(n) + 1):
-        if sieve[p]:
-            sieve[p * p :: p] = False
-    return int(sieve.sum())
+    if n < 2:
+        return 0
+    r = math.isqrt(n)
+    small = np.arange(r + 1, dtype=np.int64) - 1  # small[v] = S(v) for v ≤ r
+    small[0] = 0
+    large = np.zeros(r + 1, dtype=np.int64)  # large[i] = S(n // i) for 1 ≤ i ≤ r
+    large[1:] = n // np.arange(1, r + 1) - 1
+    for p in range(2, r + 1):
+        if small[p] == small[p - 1]:
+            continue  # not a prime
+        below_p = small[p - 1]
+        top = min(r, n // (p * p))  # only v ≥ p² change
+        ip = np.arange(1, top + 1, dtype=np.int64) * p
+        # S(n // (i·p)) is large[i·p] while i·p ≤ r, else small[n // (i·p)]. Fancy indexing reads the
+        # values before this step's update, as the recursion needs.
+        quotient = np.where(ip <= r, large[np.minimum(ip, r)], small[np.minimum(n // ip, r)])
+        large[1 : top + 1] -= quotient - below_p
+        if p * p <= r:
+            small[p * p :] -= small[np.arange(p * p, r + 1) // p] - below_p
+    return int(large[1])
 
 
-class Primes(Workload):
+class Primes(Workload[Segment]):
     name = "primes"
     title = "Prime count π(N)"
     description = "Counts primes ≤ N with a segmented sieve; each segment is a unit."
     params = (Param("n", "int", 10_000_000, 10, 1_000_000_000, "count primes ≤ n"),)
 
-    def split(self, params: dict[str, Any], workers: int) -> list[Any]:
+    def split(self, params: dict[str, Any], workers: int) -> list[Segment]:
         n = params["n"]
         # Enough units to balance W workers and show progress, few enough to keep overhead low.
         count = min(MAX_UNITS, max(4 * workers, math.ceil((n + 1) / SEGMENT)))
         step = math.ceil((n + 1) / count)
-        return [[lo, min(lo + step, n + 1)] for lo in range(0, n + 1, step)]
+        return [Segment(lo, min(lo + step, n + 1)) for lo in range(0, n + 1, step)]
 
-    def cost(self, unit: Any) -> float:
-        return float(unit[1] - unit[0])
+    def unit_from_wire(self, raw: Any) -> Segment:
+        return Segment(*raw)
 
-    def run_unit(self, unit: Any) -> Any:
-        return count_segment(unit[0], unit[1])
+    def cost(self, unit: Segment) -> float:
+        return float(unit.hi - unit.lo)
 
-    def run_unit_native(self, unit: Any) -> Any:
-        return load_native("primes").count_segment(unit[0], unit[1])
+    def scaled(self, params: dict[str, Any], factor: float) -> dict[str, Any]:
+        # The sieve's cost is n log log n: near enough to n that the calibration's next round fixes the rest.
+        n = params["n"]  # the sieve covers the n + 1 numbers 0…n
+        return {**params, "n": grown(n + 1, factor, int(self.params[0].maximum) + 1) - 1}
+
+    def describe_unit(self, unit: Segment) -> str:
+        return f"numbers {unit.lo:,}–{unit.hi - 1:,}"
+
+    def run_unit(self, unit: Segment) -> int:
+        return count_segment(unit.lo, unit.hi)
+
+    def run_unit_native(self, unit: Segment) -> int:
+        return load_native("primes").count_segment(unit.lo, unit.hi)
 
     def combine(self, params: dict[str, Any], results: list[Any]) -> Outcome:
         return Outcome({"n": params["n"], "count": sum(results)})
@@ -89,14 +125,12 @@ class Primes(Workload):
     def verify(self, params: dict[str, Any], value: Any, results: list[Any]) -> Verdict:
         n = params["n"]
         if n in PUBLISHED_PI:
-            expected, source = PUBLISHED_PI[n], "the published π(10^k) (OEIS A006880)"
-        elif n <= REFERENCE_LIMIT:
-            expected, source = reference_count(n), "a plain NumPy sieve"
+            expected, source = PUBLISHED_PI[n], f"the published π(10^{len(str(n)) - 1}) (OEIS A006880)"
         else:
-            return Verdict(None, f"no reference for n={n} above {REFERENCE_LIMIT:_}")
+            expected, source = prime_count(n), "π(n) by Lucy Hedgehog's combinatorial count (no sieve)"
         if value["count"] == expected:
             return Verdict(True, f"equals {source}: {expected}")
-        return Verdict(False, f"expected {expected} from {source}")
+        return failed(f"counted {value['count']} primes ≤ {n}, {source} gives {expected}")
 
 
 WORKLOAD = Primes()

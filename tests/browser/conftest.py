@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.services import free_port, start_daphne
+from tests.services import daphne_serving
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright's own downloads are not used
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
@@ -22,12 +22,8 @@ PASSWORD = "pw-for-tests-1"  # tests/conftest.py's make_user
 @pytest.fixture(scope="session")
 def asgi_server(django_db_setup, django_db_blocker) -> Iterator[str]:
     """The whole product (pages, static files, WebSockets) served by daphne; yields its base URL."""
-    port = free_port()
-    server = start_daphne("daphne", port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with daphne_serving("daphne") as url:
+        yield url
 
 
 @pytest.fixture

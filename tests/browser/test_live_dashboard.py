@@ -172,7 +172,8 @@ def test_without_javascript_the_job_page_reloads_itself_until_the_job_ends(team_
     expect(page.locator('[data-field="result"]')).to_contain_text(SEED_FIB_38)
     expect(page.locator('[data-field="verified"]')).to_have_text("verified")
     expect(page.locator('[data-field="progress"]')).to_contain_text(f"{UNITS}/{UNITS} units")
-    expect(page.get_by_role("row", name=re.compile(r"worker 1"))).to_be_visible()
+    expect(page.locator('[data-field="per-worker"]').get_by_role("row", name=re.compile(r"worker 1"))).to_be_visible()
+    expect(page.locator('[data-server-part="diagnosis"]')).to_contain_text("Load balance")
     expect(page.locator('[data-field="lanes-section"]')).to_be_hidden()
     expect(page.locator("head meta[http-equiv=refresh]")).to_have_count(0)
     assert loads, "the page never reloaded itself"

@@ -1,7 +1,6 @@
-"""docker/compose.yaml, checked without a Docker engine: services, the environment the code reads, health checks, volumes.
-
-If the `docker compose` CLI is installed, its own validation runs too.
-"""
+"""docker/compose.yaml, checked without a Docker engine: services, the environment the code reads, health checks,
+volumes, the TLS proxy in front. If the `docker compose` CLI is installed, its own validation runs too;
+`make docker-smoke` (scripts/docker_smoke.sh) runs the stack for real."""
 
 from __future__ import annotations
 
@@ -25,6 +24,9 @@ APP = ["migrate", "web", "worker-cpu", "worker-study", "worker-mpi"]
 WORKERS = ["worker-cpu", "worker-study", "worker-mpi"]
 # Every variable webapp/settings.py needs set in production (it refuses a missing SECRET_KEY).
 REQUIRED = {"SECRET_KEY", "DATABASE_URL", "REDIS_URL", "ALLOWED_HOSTS", "MEDIA_ROOT"}
+# Read by MPICH (mpiexec and the ranks), not by our code.
+MPICH = re.compile(r"^(MPIR_CVAR|HYDRA)_[A-Z0-9_]+$")
+NGINX = (DOCKER / "proxy" / "nginx.conf").read_text()
 
 
 def variables_the_code_reads() -> set[str]:
@@ -52,7 +54,7 @@ def command_text(service: str) -> str:
 
 def test_compose_names_the_services_of_a_deployment():
     assert set(SERVICES) == {
-        "postgres", "redis", "migrate", "web", "worker-cpu", "worker-study", "worker-mpi",
+        "proxy", "postgres", "redis", "migrate", "web", "worker-cpu", "worker-study", "worker-mpi",
         "mpi-keys", "mpi-node-1", "mpi-node-2",
     }  # fmt: skip
     assert SERVICES["web"]["command"][:1] == ["daphne"] and "webapp.asgi:application" in SERVICES["web"]["command"]
@@ -66,7 +68,7 @@ def test_every_app_service_gets_what_the_settings_need_and_only_names_they_read(
     for name in APP:
         environment = SERVICES[name]["environment"]
         assert REQUIRED <= set(environment), name
-        unknown = set(environment) - known
+        unknown = {n for n in set(environment) - known if not MPICH.match(n)}
         assert not unknown, f"{name} sets variables nothing reads: {unknown}"
     assert SERVICES["web"]["environment"]["REDIS_URL"] == "redis://redis:6379/0"
     assert "@postgres:5432/" in SERVICES["web"]["environment"]["DATABASE_URL"]
@@ -80,11 +82,54 @@ def test_secrets_must_be_given_and_the_example_env_file_names_every_variable():
     example = env_example()
     assert set(example) == interpolated
     assert example["SECRET_KEY"] == "" and example["POSTGRES_PASSWORD"] == "", "no usable secret in the example"
-    assert "localhost" in example["ALLOWED_HOSTS"].split(","), "the web health check asks for Host: localhost"
+    allowed = example["ALLOWED_HOSTS"].split(",")
+    assert "localhost" in allowed, "the web health check asks for Host: localhost"
+    assert "127.0.0.1" in allowed, "the README's http://127.0.0.1 URL would answer 400"
+
+
+def test_the_filled_in_env_file_is_never_committed():
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert "docker/.env" in ignored and "docker/tls/" in ignored
+    assert env_example()["TLS_DIR"] == "./tls"
+
+
+def test_only_the_proxy_publishes_a_port_and_it_terminates_tls():
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"proxy"}
+    proxy = SERVICES["proxy"]
+    assert "${HTTPS_PORT:-443}:443" in proxy["ports"]
+    assert proxy["depends_on"]["web"]["condition"] == "service_healthy"
+    [tls] = [v for v in proxy["volumes"] if v.endswith(":ro")]
+    mount = tls.split(":")[-2]
+    assert f"ssl_certificate {mount}/fullchain.pem;" in NGINX and f"ssl_certificate_key {mount}/privkey.pem;" in NGINX
+    assert re.search(r"listen 443 ssl", NGINX) and "server web:8000;" in NGINX
+    assert "${HTTPS_PORT" in (DOCKER / "compose.yaml").read_text()
+
+
+def test_the_proxy_limits_bodies_and_slow_clients():
+    assert re.search(r"^\s*client_max_body_size 1m;", NGINX, re.M)
+    for timeout in ("client_header_timeout", "client_body_timeout", "send_timeout", "proxy_read_timeout"):
+        assert re.search(rf"^\s*{timeout} \d+[smh];", NGINX, re.M), timeout
+
+
+def test_the_proxy_upgrades_websockets_and_tells_django_the_client_and_scheme():
+    ws = re.search(r"location /ws/ \{(.*?)\}", NGINX, re.S).group(1)
+    assert "proxy_http_version 1.1;" in ws
+    assert "proxy_set_header Upgrade $http_upgrade;" in ws and "proxy_set_header Connection $connection_upgrade;" in ws
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in NGINX
+    assert "proxy_set_header X-Forwarded-Proto https;" in NGINX
+    # Django trusts exactly this one proxy's X-Forwarded-For entry (webapp/client_address.py).
+    for name in APP:
+        assert SERVICES[name]["environment"]["TRUSTED_PROXY_COUNT"] == 1, name
+
+
+def test_the_mpi_ranks_do_not_use_cross_memory_attach():
+    """The engine's seccomp profile refuses process_vm_readv: with CMA on, the ring never finished."""
+    assert SERVICES["worker-mpi"]["environment"]["MPIR_CVAR_CH4_CMA_ENABLE"] == "0"
 
 
 def test_health_checks_and_startup_order():
-    for name in ["postgres", "redis", "web", *WORKERS, "mpi-node-1", "mpi-node-2"]:
+    for name in ["proxy", "postgres", "redis", "web", *WORKERS, "mpi-node-1", "mpi-node-2"]:
         assert SERVICES[name]["healthcheck"]["test"], name
     assert "pg_isready" in SERVICES["postgres"]["healthcheck"]["test"]
     assert SERVICES["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
@@ -115,7 +160,10 @@ def test_workers_run_the_threads_pool_and_together_serve_every_queue():
         queues = re.search(r"python -m tasks\.queues ([a-z ]+)\)", command)
         assert queues, command
         served |= set(queues.group(1).split())
-    assert served == set(CAPABILITIES)
+        if "python -m tasks.notifications" in command:
+            served.add("notify")
+    # Webhooks and e-mails about finished jobs go out from the notify queue: some worker must serve it.
+    assert served == {*CAPABILITIES, "notify"}
 
 
 def test_worker_cpu_can_be_scaled():

@@ -10,8 +10,9 @@ from typing import Any
 import psutil
 import pytest
 
-from kernels.engine import RunRequest, RunResult, run
+from kernels.engine import RunRequest, RunResult, check_request, run
 from kernels.workloads.base import NativeUnavailable, Workload
+from tests.processes import is_alive, run_processes
 
 # Parameters that keep each run well under a second and still have a reference to check against.
 # A workload missing here runs on its defaults, so a new workload is covered before anyone adds it.
@@ -83,20 +84,13 @@ class BackgroundRun:
 
     def _run(self, timeout: float | None) -> None:
         try:
-            self.result = run(self.request, on_log=self.log.append, cancel=self.cancel, timeout=timeout)
+            self.result = run(check_request(self.request), on_log=self.log.append, cancel=self.cancel, timeout=timeout)
         except BaseException as exc:
             self.error = exc
 
 
-def is_alive(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
 def living_descendants() -> list[psutil.Process]:
-    return [proc for proc in psutil.Process().children(recursive=True) if is_alive(proc)]
+    return run_processes(psutil.Process().children(recursive=True))
 
 
 def cmdline(proc: psutil.Process) -> list[str]:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from kernels.engine import RunRequest, run
+from kernels.engine import RunRequest, check_request, run
 from kernels.registry import WORKLOADS
 
 COMBINATIONS = [
@@ -14,6 +14,7 @@ COMBINATIONS = [
     for workload in WORKLOADS.values()
     for backend in workload.backends
     for implementation in workload.implementations
+    if workload.supports(backend, implementation)
 ]
 
 _references: dict[str, Any] = {}
@@ -22,7 +23,7 @@ _references: dict[str, Any] = {}
 def sequential_value(name: str, params: dict[str, Any]) -> Any:
     """The answer every backend must reproduce, bit for bit: the plain sequential Python run."""
     if name not in _references:
-        _references[name] = run(RunRequest(name, params)).value
+        _references[name] = run(check_request(RunRequest(name, params))).value
     return _references[name]
 
 
@@ -32,7 +33,7 @@ def test_every_combination_returns_the_reference(name, backend, implementation, 
     if implementation == "native":
         require_native(workload, params)
     workers = 1 if backend == "sequential" else 2
-    request = RunRequest(name, params, backend, implementation, workers, options(backend))
+    request = check_request(RunRequest(name, params, backend, implementation, workers, options(backend)))
 
     result = run(request)
 
@@ -71,7 +72,7 @@ def test_progress_counts_every_unit_up_to_the_total(name, backend, workers, smal
     def on_progress(done, total, worker, elapsed, span):
         calls.append((done, total, worker, elapsed, span))
 
-    request = RunRequest(name, params, backend, "python", workers, options(backend))
+    request = check_request(RunRequest(name, params, backend, "python", workers, options(backend)))
     result = run(request, on_progress=on_progress)
 
     total = workload.total_units(workload.validate(params), workers, backend)
@@ -93,5 +94,27 @@ def test_progress_counts_every_unit_up_to_the_total(name, backend, workers, smal
 def test_two_workers_share_the_units(backend, options):
     # Four equal units of about 50 ms: each worker gets some, whatever the scheduling.
     params = {"ns": [30, 30, 30, 30]}
-    result = run(RunRequest("fib", params, backend, "python", 2, options(backend)))
+    result = run(check_request(RunRequest("fib", params, backend, "python", 2, options(backend))))
     assert {span["worker"] for span in result.spans} == {0, 1}
+
+
+@pytest.mark.parametrize("backend", ["sequential", "threads", "processes", "subprocesses", "mpi"])
+def test_every_unit_is_announced_when_it_starts_on_the_worker_that_runs_it(backend, options):
+    # What a live view needs to draw a unit growing before it ends.
+    started: dict[int, tuple[int, float]] = {}
+    finished: dict[int, float] = {}
+
+    def on_start(unit, worker, start):
+        assert unit not in finished, f"unit {unit} announced after it ended"
+        started[unit] = (worker, start)
+
+    def on_progress(done, total, worker, elapsed, span):
+        finished[span.unit] = span.start
+
+    workers = 1 if backend == "sequential" else 2
+    result = run(check_request(RunRequest("fib", {"ns": [25, 24, 23, 22]}, backend, "python", workers, options(backend))),
+                 on_progress=on_progress, on_start=on_start)  # fmt: skip
+    assert sorted(started) == [0, 1, 2, 3]
+    for span in result.spans:
+        worker, start = started[span["unit"]]
+        assert worker == span["worker"] and start <= span["start"] + 1e-3

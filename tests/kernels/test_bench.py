@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from kernels import bench
 from kernels.mpi.common import lpt_assign
@@ -25,6 +26,37 @@ def test_rounds_rotate_the_order_of_the_cases():
     bench.measure(group, log=lambda line: None)
     assert order == list("ABCBCACABABC")
     assert {label: len(times) for label, times in group.times.items()} == {"A": 4, "B": 4, "C": 4}
+
+
+def test_a_run_only_case_is_timed_without_its_reference_check():
+    # A native Mandelbrot's NumPy reference takes longer than the OpenMP run it checks.
+    case = bench.engine_case("openmp W=2", "mandelbrot", {"width": 64, "height": 48}, "openmp", "native", 2,
+                             run_only=True)  # fmt: skip
+    calls: list[float] = []
+    run_and_check = case.call
+
+    def timed_call() -> bool:
+        started = time.perf_counter()
+        right = run_and_check()
+        calls.append(time.perf_counter() - started)
+        return right
+
+    case.call = timed_call
+    group = bench.Group("g", [case], [], rounds=2)
+    bench.measure(group, log=lambda line: None)
+    assert group.wrong == [] and len(calls) == 2
+    assert all(0 < took < call for took, call in zip(group.times["openmp W=2"], calls, strict=True))
+
+
+def test_the_openmp_and_hybrid_rows_are_in_the_table():
+    groups = {group.name: group for group in bench.build_groups(quick=True)}
+    assert [row.title for row in groups["openmp"].rows] == ["mandelbrot 1024×768×300 native: openmp W=2 vs W=1"]
+    assert groups["openmp"].rows[0].target.low == 1.9
+    assert [(row.candidate, row.baseline) for row in groups["hybrid"].rows] == [
+        ("hybrid 1×2", "hybrid 1×1"),
+        ("hybrid 2×1", "hybrid 1×1"),
+        ("hybrid 1×2", "hybrid 2×1"),
+    ]
 
 
 def test_a_row_is_the_median_of_same_round_ratios():

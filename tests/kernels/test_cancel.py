@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kernels.engine import RunRequest, run
+from kernels.engine import RunRequest, check_request, run
 from kernels.errors import Cancelled, DeadlineExceeded
 
 LONG_FIB = {"ns": [40, 40, 40, 40]}  # pure-Python fib(40) takes seconds: surely still busy when stopped
@@ -49,7 +49,7 @@ def test_cancel_before_the_start_runs_nothing(backend, options, processes):
     progress = []
     with pytest.raises(Cancelled):
         run(
-            RunRequest("fib", {"ns": [25, 25]}, backend, "python", workers, options(backend)),
+            check_request(RunRequest("fib", {"ns": [25, 25]}, backend, "python", workers, options(backend))),
             cancel=cancel,
             on_progress=lambda *args: progress.append(args),
         )
@@ -68,7 +68,7 @@ def test_threads_stop_taking_units_once_cancelled(background):
         if done == 2:
             cancel_after_two.set()
 
-    request = RunRequest("fib", {"ns": units}, "threads", "python", 2)
+    request = check_request(RunRequest("fib", {"ns": units}, "threads", "python", 2))
     outcome: dict[str, BaseException] = {}
 
     def target():

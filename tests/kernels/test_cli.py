@@ -19,7 +19,7 @@ from kernels.registry import WORKLOADS
 def paralab_command() -> list[str]:
     # The installed console script when there is one (`pip install -e .`), else the same main() via -m.
     script = shutil.which("paralab", path=os.path.dirname(sys.executable))
-    return [script] if script else [sys.executable, "-m", "kernels.cli"]
+    return [script] if script else [sys.executable, "-m", "client.cli"]
 
 
 def paralab(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -32,7 +32,8 @@ def test_list_shows_every_workload_with_bounds_and_where_it_runs():
     for workload in WORKLOADS.values():
         assert f"{workload.name} — {workload.title}" in done.stdout
     assert "ns     int_list  38,37,36,35,34,33  1 to 64 integers, each between 1 and 40" in done.stdout
-    assert "runs on: sequential, mpi × python" in done.stdout  # heat
+    assert "runs on: sequential, mpi, openmp, hybrid × python, native" in done.stdout  # heat
+    assert "runs on: sequential, threads, processes, subprocesses, mpi, openmp, hybrid × python, native" in done.stdout
     assert "runs on: sequential, threads, processes, subprocesses, mpi × python, native" in done.stdout
 
 
@@ -47,7 +48,7 @@ def test_run_prints_the_seed_result_and_verified():
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0] == "result: [39088169, 24157817, 14930352, 9227465, 5702887, 3524578]"
-    assert lines[1] == "verification: verified (equals the closed-form Fibonacci numbers)"
+    assert lines[1] == "verification: verified (all 6 values equal F(n) by exact integer fast doubling)"
     assert lines[2].startswith("wall time: ") and lines[2].endswith(" s (processes × python, 2 workers)")
     # The progress bar went to stderr and reached the end.
     assert "[##############################] 6/6 units" in done.stderr
@@ -83,12 +84,14 @@ def test_run_options_reach_the_backends(tmp_path, redis_url):
     assert done.stderr.startswith("paralab: run failed: mpiexec exited with code ")
 
 
-def test_an_unchecked_result_says_so():
+def test_a_count_past_the_published_values_is_checked_too():
     done = paralab("run", "primes", "-p", "n=60000001", "--backend", "processes", "-w", "2", "--impl", "native")
     if "is not built" in done.stderr:
         pytest.skip(done.stderr.strip())
     assert done.returncode == 0, done.stderr
-    assert "verification: unchecked (no reference for n=60000001 above 50_000_000)" in done.stdout
+    assert (
+        "verification: verified (equals π(n) by Lucy Hedgehog's combinatorial count (no sieve): 3562115)" in done.stdout
+    )
 
 
 @pytest.mark.parametrize(
@@ -104,7 +107,7 @@ def test_an_unchecked_result_says_so():
         (
             ["--backend", "gpu"],
             "paralab: error: backend: unknown backend 'gpu'; "
-            "choose one of sequential, threads, processes, subprocesses, mpi",
+            "choose one of sequential, threads, processes, subprocesses, mpi, openmp, hybrid",
         ),
         (
             ["--impl", "rust"],
@@ -133,7 +136,7 @@ def test_bad_input_exits_2_with_one_line(args, message):
         (
             ["run", "heat", "--backend", "threads", "-w", "2"],
             "paralab: error: backend: heat does not run on threads × python; "
-            "it supports backends sequential, mpi with python",
+            "it supports backends sequential, mpi, openmp, hybrid with python, native",
         ),
         (["run", "heat", "-p", "rows=5000"], "paralab: error: rows: must be between 8 and 2048, got 5000"),
     ],

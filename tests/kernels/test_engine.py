@@ -20,8 +20,6 @@ SEED_OUTPUT = [39088169, 24157817, 14930352, 9227465, 5702887, 3524578]
 def refused(request: RunRequest, error: type[Exception] = UnsupportedCombination) -> Exception:
     with pytest.raises(error) as caught:
         check_request(request)
-    with pytest.raises(error):  # run() refuses it the same way, before starting anything
-        run(request)
     return caught.value
 
 
@@ -36,7 +34,9 @@ def test_unknown_workload():
 def test_unknown_backend():
     error = refused(RunRequest("fib", backend="gpu"))
     assert error.field == "backend"
-    assert error.reason == "unknown backend 'gpu'; choose one of sequential, threads, processes, subprocesses, mpi"
+    assert error.reason == (
+        "unknown backend 'gpu'; choose one of sequential, threads, processes, subprocesses, mpi, openmp, hybrid"
+    )
 
 
 def test_unknown_implementation():
@@ -45,14 +45,17 @@ def test_unknown_implementation():
     assert error.reason == "unknown implementation 'rust'; choose one of python, native"
 
 
-HEAT_SUPPORTS = "it supports backends sequential, mpi with python"
+HEAT_SUPPORTS = "it supports backends sequential, mpi, openmp, hybrid with python, native"
+UNITS_SUPPORT = "it supports backends sequential, threads, processes, subprocesses, mpi with python, native"
 
 
 @pytest.mark.parametrize(
     ("workload", "backend", "implementation", "reason"),
     [
         ("heat", "threads", "python", "heat does not run on threads × python; " + HEAT_SUPPORTS),
-        ("heat", "mpi", "native", "heat does not run on mpi × native; " + HEAT_SUPPORTS),
+        ("heat", "processes", "native", "heat does not run on processes × native; " + HEAT_SUPPORTS),
+        ("fib", "openmp", "native", "fib does not run on openmp × native; " + UNITS_SUPPORT),
+        ("primes", "hybrid", "native", "primes does not run on hybrid × native; " + UNITS_SUPPORT),
         (
             "mpi_ring",
             "processes",
@@ -64,6 +67,15 @@ HEAT_SUPPORTS = "it supports backends sequential, mpi with python"
 def test_unsupported_combination(workload, backend, implementation, reason):
     error = refused(RunRequest(workload, backend=backend, implementation=implementation, workers=2))
     assert (error.field, error.reason) == ("backend", reason)
+
+
+@pytest.mark.parametrize("backend", ["openmp", "hybrid"])
+def test_openmp_backends_run_compiled_kernels_only(backend):
+    error = refused(RunRequest("mandelbrot", backend=backend, implementation="python", workers=2))
+    assert (error.field, error.reason) == (
+        "implementation",
+        f"the {backend} backend runs compiled OpenMP kernels: choose implementation native",
+    )
 
 
 @pytest.mark.parametrize(
@@ -137,20 +149,24 @@ def test_bad_parameters_of_each_workload(workload, params, field, reason):
 
 
 def test_check_request_returns_the_cleaned_parameters():
-    workload, params = check_request(RunRequest("fib", {"ns": "5, 6"}))
-    assert workload.name == "fib"
-    assert params == {"ns": [5, 6]}
+    checked = check_request(RunRequest("fib", {"ns": "5, 6"}))
+    assert checked.workload.name == "fib"
+    assert checked.request.params == {"ns": [5, 6]}
 
 
 def test_the_default_fib_run_is_the_seeds_example():
-    result = run(RunRequest("fib", backend="processes", workers=2))
+    result = run(check_request(RunRequest("fib", backend="processes", workers=2)))
     assert result.params == {"ns": SEED_NS}
     assert result.value == SEED_OUTPUT
-    assert (result.verified, result.verification) == (True, "equals the closed-form Fibonacci numbers")
+    assert (result.verified, result.verification) == (True, "all 6 values equal F(n) by exact integer fast doubling")
 
 
 def test_a_result_is_complete_and_its_summary_is_json():
-    result = run(RunRequest("mandelbrot", {"width": 32, "height": 20, "max_iter": 20}, backend="threads", workers=2))
+    result = run(
+        check_request(
+            RunRequest("mandelbrot", {"width": 32, "height": 20, "max_iter": 20}, backend="threads", workers=2)
+        )
+    )
     assert (result.workload, result.backend, result.implementation, result.workers) == (
         "mandelbrot",
         "threads",
@@ -168,7 +184,7 @@ def test_a_result_is_complete_and_its_summary_is_json():
 
 
 def test_a_generous_timeout_does_not_disturb_a_run():
-    result = run(RunRequest("fib", {"ns": [15, 16]}, backend="threads", workers=2), timeout=60)
+    result = run(check_request(RunRequest("fib", {"ns": [15, 16]}, backend="threads", workers=2)), timeout=60)
     assert result.value == [610, 987]
 
 
@@ -179,7 +195,7 @@ def test_a_run_cancelled_before_it_starts_runs_nothing(backend):
     calls = []
     with pytest.raises(Cancelled):
         run(
-            RunRequest("fib", {"ns": [30]}, backend=backend, workers=1),
+            check_request(RunRequest("fib", {"ns": [30]}, backend=backend, workers=1)),
             cancel=cancel,
             on_progress=lambda *args: calls.append(args),
         )

@@ -1,30 +1,43 @@
 """The engine in its own process group (what the Celery worker uses): results come back, and a cancel
 kills every process of the run — including mpiexec and Redis workers, which live in sessions of their own."""
 
+import os
 import threading
 import time
 
 import psutil
 import pytest
 
-from kernels.engine import RunRequest
+from kernels.engine import RunRequest, check_request
 from kernels.errors import Cancelled
-from kernels.isolated import run_isolated
+from kernels.isolated import WARM_NAME, run_isolated
+from tests.processes import is_run_process
 
-MARKERS = ("kernels.", "mpiexec", "hydra_pmi_proxy")
+# Every process a run starts inherits the environment (MPI ranks too: Hydra passes it on), so a mark of
+# this test run's own finds exactly its processes — not the suite's Celery worker, nor another run's.
+MARK = "PARALAB_TEST_ISOLATED"
+
+
+@pytest.fixture(autouse=True)
+def marked(monkeypatch):
+    monkeypatch.setenv(MARK, f"{os.getpid()}-{time.monotonic_ns()}")
 
 
 def run_processes() -> set[int]:
-    found = set()
-    for proc in psutil.process_iter(["pid", "cmdline"]):
-        if any(marker in " ".join(proc.info["cmdline"] or ()) for marker in MARKERS):
-            found.add(proc.info["pid"])
+    """The live processes that carry this test's mark (this process itself excepted)."""
+    mark, found = os.environ[MARK], set()
+    for proc in psutil.process_iter(["pid"]):
+        try:
+            if proc.pid != os.getpid() and proc.environ().get(MARK) == mark and is_run_process(proc):
+                found.add(proc.pid)
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            pass
     return found
 
 
 def test_a_run_returns_its_result_and_progress():
     seen = []
-    result = run_isolated(RunRequest("fib", {"ns": [20, 21]}, "processes", "python", 2),
+    result = run_isolated(check_request(RunRequest("fib", {"ns": [20, 21]}, "processes", "python", 2)),
                           on_progress=lambda done, total, *rest: seen.append((done, total)))  # fmt: skip
     assert result.value == [6765, 10946] and result.verified is True
     assert seen[-1] == (2, 2)
@@ -36,8 +49,117 @@ def test_cancel_leaves_no_process_of_the_run(backend):
     cancel = threading.Event()
     threading.Timer(1.5, cancel.set).start()
     with pytest.raises(Cancelled):
-        run_isolated(RunRequest("fib", {"ns": [40] * 4}, backend, "python", 2), cancel=cancel)
+        run_isolated(check_request(RunRequest("fib", {"ns": [40] * 4}, backend, "python", 2)), cancel=cancel)
     deadline = time.monotonic() + 2
     while (left := run_processes() - before) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert left == set(), [psutil.Process(pid).cmdline() for pid in left if psutil.pid_exists(pid)]
+
+
+def autogroup(pid: int) -> str:
+    """Linux's autogroup of a process ("/autogroup-123 nice 0"): one CPU share per group."""
+    try:
+        with open(f"/proc/{pid}/autogroup") as f:
+            return f.read().split()[0]
+    except OSError:  # a kernel without autogroup: the session is what would decide it
+        return ""
+
+
+@pytest.mark.parametrize("backend", ["mpi", "subprocesses", "processes"])
+def test_every_process_of_a_run_shares_the_callers_session_and_cpu_share(backend):
+    # Each session gets its own autogroup, i.e. its own CPU share on a busy host: a backend whose
+    # processes sat in sessions of their own would get more CPU than one whose processes did not.
+    seen: dict[int, tuple[int, str]] = {}
+    looked_at: dict[int, str] = {}  # every descendant looked at, for the message if too few were seen
+    failures: list[BaseException] = []
+    cancel = threading.Event()  # set by the looker: the run lasts until it has looked, however slow a scan is
+
+    def look() -> None:
+        # The run's processes are descendants of this one while it runs. A scan of the process table takes
+        # its pid list first, and on a crowded CI host one scan outlasted a ~1 s run (CI saw none, twice):
+        # so the run is long and is cancelled only once its processes were seen, or after a minute.
+        mark, deadline, enough_at = os.environ[MARK], time.monotonic() + 60, None
+        try:
+            while time.monotonic() < deadline and (enough_at is None or time.monotonic() < enough_at):
+                for proc in psutil.Process().children(recursive=True):
+                    try:
+                        looked_at[proc.pid] = " ".join(proc.cmdline())[:80]
+                        if proc.environ().get(MARK) != mark or not is_run_process(proc):
+                            continue
+                        command = proc.cmdline()
+                        # Hydra puts its proxy and the ranks in sessions of their own (setsid in Hydra,
+                        # not something mpiexec lets us turn off): what we start is the engine and mpiexec.
+                        if "hydra_pmi_proxy" in command[0] or (
+                            "kernels.mpi." in " ".join(command) and "mpiexec" not in command[0]
+                        ):
+                            continue
+                        seen[proc.pid] = (os.getsid(proc.pid), autogroup(proc.pid))
+                    except (ProcessLookupError, psutil.NoSuchProcess, IndexError):
+                        pass
+                if len(seen) >= 2 and enough_at is None:  # the engine and mpiexec or a worker: a second more
+                    enough_at = time.monotonic() + 1
+                time.sleep(0.02)
+        except BaseException as error:  # said in the test, not lost with this thread
+            failures.append(error)
+        finally:
+            cancel.set()
+
+    looker = threading.Thread(target=look)
+    looker.start()
+    try:
+        with pytest.raises(Cancelled):
+            run_isolated(check_request(RunRequest("fib", {"ns": [40] * 4}, backend, "python", 2)), cancel=cancel)
+    finally:
+        cancel.set()
+        looker.join()
+    assert not failures, failures
+    assert len(seen) >= 2, f"saw only {seen} of {looked_at}"  # the engine and at least mpiexec or a worker
+    assert {sid for sid, _ in seen.values()} == {os.getsid(0)}
+    assert {group for _, group in seen.values()} == {autogroup(os.getpid())}
+
+
+def warm_engines(parent: int) -> list[psutil.Process]:
+    return [proc for proc in psutil.Process(parent).children() if proc.name() == WARM_NAME]
+
+
+def wait_for_warm_engine(parent: int) -> psutil.Process:
+    deadline = time.monotonic() + 10
+    while not (found := warm_engines(parent)):
+        assert time.monotonic() < deadline, "no warm engine after a run"
+        time.sleep(0.05)
+    return found[0]
+
+
+def test_the_next_run_starts_in_the_warm_engine_left_by_the_last():
+    # Start cost (issue 13): a cold engine spends ~0.15 s on the interpreter and imports before its first unit.
+    run_isolated(check_request(RunRequest("fib", {"ns": [1]}, "sequential", "python", 1)))
+    warm = wait_for_warm_engine(os.getpid())
+    assert os.getpgid(warm.pid) == warm.pid and os.getsid(warm.pid) == os.getsid(0)  # a group of its own
+    assert "numpy" in " ".join(m.path for m in warm.memory_maps())  # imported before any request came
+    engines = []
+    result = run_isolated(check_request(RunRequest("fib", {"ns": [20, 21]}, "processes", "python", 2)),
+                          on_start=lambda *_: engines.append((warm.is_running(), warm.name())))  # fmt: skip
+    assert result.value == [6765, 10946]
+    assert engines and engines[0][0] and engines[0][1] != WARM_NAME  # it ran this run, under its own name again
+    assert not warm.is_running() or warm.status() == psutil.STATUS_ZOMBIE
+    wait_for_warm_engine(os.getpid()).kill()  # killed while idle: the next run starts a cold one
+    assert run_isolated(check_request(RunRequest("fib", {"ns": [20]}, "sequential", "python", 1))).value == [6765]
+
+
+def test_a_warm_engine_dies_with_its_worker():
+    import subprocess
+    import sys
+
+    code = (
+        "from kernels.engine import RunRequest, check_request; from kernels.isolated import run_isolated; import time;"
+        "run_isolated(check_request(RunRequest('fib', {'ns': [1]}, 'sequential', 'python', 1))); print('ran', flush=True); time.sleep(60)"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert worker.stdout.readline() == "ran\n"
+        warm = wait_for_warm_engine(worker.pid)
+        worker.kill()  # kill -9 of the Celery worker
+        warm.wait(timeout=5)
+    finally:
+        worker.kill()
+        worker.wait()

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from kernels.engine import RunRequest, run
+from kernels.engine import RunRequest, check_request, run
 from kernels.workloads import mandelbrot, montecarlo_pi, primes
 from kernels.workloads.base import load_native
 from kernels.workloads.fib import fib as python_fib
@@ -110,7 +110,9 @@ def test_native_threads_release_the_gil():
     beat = threading.Thread(target=heartbeat)
     beat.start()
     try:
-        result = run(RunRequest("fib", {"ns": [40, 40]}, backend="threads", implementation="native", workers=2))
+        result = run(
+            check_request(RunRequest("fib", {"ns": [40, 40]}, backend="threads", implementation="native", workers=2))
+        )
     finally:
         finished.set()
         beat.join()

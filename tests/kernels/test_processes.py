@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from kernels.engine import RunRequest, run
+from kernels.engine import RunRequest, check_request, run
 from kernels.errors import WorkerFailed
 
 
 def test_longest_units_start_first():
     # With one worker the pool runs units in submission order: longest first.
-    result = run(RunRequest("fib", {"ns": [10, 25, 15, 20]}, "processes", "python", 1))
+    result = run(check_request(RunRequest("fib", {"ns": [10, 25, 15, 20]}, "processes", "python", 1)))
     order = [span["unit"] for span in sorted(result.spans, key=lambda s: s["start"])]
     assert order == [1, 3, 2, 0]
     assert result.value == [55, 75025, 610, 6765]

@@ -3,27 +3,18 @@ keeps nothing on disk here). Submissions during the outage get a clear 503; the 
 without a restart; no job that was accepted is lost."""
 
 import json
-import shutil
 import urllib.error
 import urllib.request
 import uuid
 
 import pytest
 
-from tests.services import ServiceProcess, free_port, service_env, start_daphne, start_worker
+from tests.services import free_port, start_daphne, start_redis, start_worker
 from webapp.jobs.models import Job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 FINAL = ("succeeded", "failed", "cancelled")
-
-
-def start_redis(port: int) -> ServiceProcess:
-    binary = shutil.which("redis-server")
-    if binary is None:
-        pytest.skip("redis-server is not installed")
-    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    return ServiceProcess(f"redis-{port}", command, service_env(), ready="Ready to accept connections")
 
 
 def post(url: str, token: str, body: dict) -> tuple[int, dict]:

@@ -6,22 +6,13 @@ import uuid
 import psutil
 import pytest
 
+from kernels.registry import get_workload
+from tests.processes import run_processes
 from webapp.jobs.models import Job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 FINAL = ("succeeded", "failed", "cancelled")
-
-
-def alive(processes):
-    found = []
-    for proc in processes:
-        try:
-            if proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE:
-                found.append(proc)
-        except psutil.NoSuchProcess:
-            pass
-    return found
 
 
 def describe(proc: psutil.Process) -> str:
@@ -36,7 +27,7 @@ def wait_for_engine(worker_pid: int, at_least: int, timeout: float = 30) -> list
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         tree = psutil.Process(worker_pid).children(recursive=True)
-        if len(alive(tree)) >= at_least:
+        if len(run_processes(tree)) >= at_least:
             return tree
         time.sleep(0.05)
     raise AssertionError("the job's processes never started")
@@ -64,9 +55,9 @@ def test_a_killed_worker_leaves_no_running_job_and_no_process(
     victim.kill()  # kill -9 the worker alone: its engine process must notice and take its group down
     killed_at = time.monotonic()
     deadline = killed_at + 5
-    while alive(tree) and time.monotonic() < deadline:
+    while run_processes(tree) and time.monotonic() < deadline:
         time.sleep(0.1)
-    survivors = [describe(p) for p in alive(tree)]
+    survivors = [describe(p) for p in run_processes(tree)]
     assert survivors == [], f"the job's processes outlived their worker: {survivors}"
     orphans_gone = time.monotonic() - killed_at
 
@@ -90,7 +81,7 @@ def test_time_limit_fails_the_job_and_kills_its_processes(celery_worker, team_se
     job = wait_for_status(response.json()["id"], FINAL, timeout=30)
     assert job.status == "failed" and job.error.startswith("time limit")
     time.sleep(2)
-    assert alive(psutil.Process(celery_worker.pid).children(recursive=True)) == []
+    assert run_processes(psutil.Process(celery_worker.pid).children(recursive=True)) == []
 
 
 def test_time_limit_is_bounded(team_setup, api_client_for):
@@ -110,8 +101,10 @@ def test_a_job_whose_artifacts_cannot_be_saved_fails_instead_of_hanging(
     not_a_directory.write_text("")
     prefix = f"storage-{uuid.uuid4().hex[:6]}"
     worker_factory("broken-storage", PARALAB_QUEUE=prefix, MEDIA_ROOT=str(not_a_directory / "media"))
+    # A row holds the cleaned params, as job_submit stores them: the worker runs them without a second check.
+    params = get_workload("mandelbrot").validate({"width": 16, "height": 16})
     job = Job.objects.create(team=team_setup["team_a"], submitted_by=team_setup["alice"], workload="mandelbrot",
-                             params={"width": 16, "height": 16}, backend="sequential", implementation="python")  # fmt: skip
+                             params=params, backend="sequential", implementation="python")  # fmt: skip
     run_job.apply_async((job.pk,), queue=f"{prefix}.cpu")
     failed = wait_for_status(job.pk, FINAL, timeout=30)
     assert failed.status == "failed" and failed.error.startswith("internal error:")
@@ -130,9 +123,32 @@ def test_a_reaped_job_stops_its_run_and_keeps_the_reapers_verdict(
     # What a sweeper on a host whose clock runs ahead would do: declare the worker lost.
     assert job_transition(job_id=job_id, to="failed", only_from=("running",), error="worker lost: test")
     deadline = time.monotonic() + 5
-    while alive(psutil.Process(celery_worker.pid).children(recursive=True)) and time.monotonic() < deadline:
+    while run_processes(psutil.Process(celery_worker.pid).children(recursive=True)) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert alive(psutil.Process(celery_worker.pid).children(recursive=True)) == []
+    assert run_processes(psutil.Process(celery_worker.pid).children(recursive=True)) == []
     time.sleep(1)
     job = Job.objects.get(pk=job_id)
     assert job.status == "failed" and job.error == "worker lost: test"
+
+
+def test_a_subprocesses_job_whose_redis_is_down_fails_without_showing_its_password(
+    team_setup, worker_factory, wait_for_status
+):
+    # Issue 10: the error text (read by every viewer of the team, exported in CSV) held the password.
+    from django.conf import settings
+
+    from tasks.jobs import run_job
+
+    password = "s3cret-Redis-PW"
+    prefix = f"secret-{uuid.uuid4().hex[:6]}"
+    # The broker answers; the Redis the subprocesses backend (and the channel layer) use does not.
+    worker = worker_factory("redis-down", PARALAB_QUEUE=prefix, CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+                            REDIS_URL=f"redis://:{password}@127.0.0.1:1/0")  # fmt: skip
+    job = Job.objects.create(team=team_setup["team_a"], submitted_by=team_setup["alice"], workload="fib",
+                             params={"ns": [20]}, backend="subprocesses", implementation="python", workers=2)  # fmt: skip
+    run_job.apply_async((job.pk,), queue=f"{prefix}.cpu")
+    failed = wait_for_status(job.pk, FINAL, timeout=30)
+    assert failed.status == "failed"
+    assert "cannot reach Redis at redis://***@127.0.0.1:1/0 for the subprocesses backend" in failed.error
+    assert password not in failed.error and password not in "\n".join(failed.log)
+    assert password not in worker.log_path.read_text(errors="replace")

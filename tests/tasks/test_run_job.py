@@ -5,6 +5,8 @@ import time
 import psutil
 import pytest
 
+from kernels.backends.hybrid import threads_per_rank
+from tests.processes import run_processes
 from webapp.jobs.models import Job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -45,6 +47,22 @@ def test_mpi_ring_job_runs_under_mpiexec_on_the_worker(celery_worker, alice_api,
     assert any("I am rank 2 of 3" in line for line in job.log)
 
 
+def test_openmp_and_hybrid_jobs_run_on_the_worker(celery_worker, alice_api, wait_for_status):
+    heat = submit(alice_api, workload="heat", params={"rows": 64, "cols": 48, "steps": 40}, backend="openmp",
+                  implementation="native", workers=2)  # fmt: skip
+    mandelbrot = submit(alice_api, workload="mandelbrot", params={"width": 96, "height": 64}, backend="hybrid",
+                        implementation="native", workers=2)  # fmt: skip
+    job = wait_for_status(heat, FINAL)
+    assert (job.status, job.verified) == ("succeeded", True), job.error
+    assert job.progress["done"] == job.progress["total"] == 2 * 10  # each thread, ten times over the run
+    assert set(job.progress["workers"]) == {"0", "1"}
+    job = wait_for_status(mandelbrot, FINAL)
+    assert (job.status, job.verified) == ("succeeded", True), job.error
+    layout = "1 MPI rank × 2 OpenMP threads" if threads_per_rank(2) == 2 else "2 MPI ranks × 1 OpenMP thread"
+    assert f"hybrid: {layout}" in job.log  # the worker host's cores decide (this machine: 2)
+    assert job.progress["done"] == job.progress["total"] == 4
+
+
 def test_subprocesses_mandelbrot_saves_a_png_artifact(celery_worker, alice_api, wait_for_status):
     job_id = submit(
         alice_api, workload="mandelbrot", params={"width": 96, "height": 64}, backend="subprocesses", workers=2
@@ -63,14 +81,14 @@ def test_cancel_of_a_running_job_kills_its_processes(celery_worker, alice_api, w
     wait_for_status(job_id, ("running",))
     deadline = time.monotonic() + 20
     worker = psutil.Process(celery_worker.pid)
-    while not any("kernels.isolated" in " ".join(p.cmdline()) for p in _alive(worker.children(recursive=True))):
+    while not any("kernels.isolated" in " ".join(p.cmdline()) for p in run_processes(worker.children(recursive=True))):
         assert time.monotonic() < deadline, "the engine process never started"
         time.sleep(0.05)
     assert alice_api.post(f"/api/v1/jobs/{job_id}/cancel/").status_code == 200
     job = wait_for_status(job_id, FINAL, timeout=10)
     assert job.status == "cancelled"
     time.sleep(2)
-    assert _alive(worker.children(recursive=True)) == []
+    assert run_processes(worker.children(recursive=True)) == []
 
 
 def test_a_redelivered_message_never_runs_a_job_twice(celery_worker, alice_api, wait_for_status):
@@ -92,14 +110,3 @@ def test_a_redelivered_message_never_runs_a_job_twice(celery_worker, alice_api, 
     assert (again.started_at, again.finished_at) == (first.started_at, first.finished_at)
     cancelled = Job.objects.get(pk=cancelled_id)
     assert cancelled.status == "cancelled" and cancelled.started_at is None
-
-
-def _alive(processes):
-    alive = []
-    for proc in processes:
-        try:
-            if proc.status() != psutil.STATUS_ZOMBIE:
-                alive.append(proc)
-        except psutil.NoSuchProcess:
-            pass
-    return alive

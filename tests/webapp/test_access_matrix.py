@@ -19,8 +19,11 @@ from rest_framework.test import APIClient
 from webapp.accounts.models import ApiToken
 from webapp.accounts.services import token_create
 from webapp.jobs.models import Artifact, Job
+from webapp.notifications.models import Webhook, WebhookDelivery
 from webapp.routing import websocket_urlpatterns
 from webapp.studies.models import Study, StudyRun
+from webapp.teams.models import Invitation
+from webapp.teams.services import invitation_create
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +61,23 @@ SUBMIT = {"team": "team-a", "workload": "fib", "params": {"ns": [5]}}
 CASES: dict[str, Case] = {
     "login": Case(lambda o: LOGIN, "get", {"anon": 200, "outsider": 302, "viewer": 302, "member": 302}),
     "logout": Case(lambda o: "/accounts/logout/", "post", {"anon": 302, "outsider": 302, "viewer": 302, "member": 302}),
+    # Sign-up is by invitation unless PARALAB_OPEN_SIGNUP (off by default): the page does not exist.
+    "signup": Case(lambda o: "/accounts/signup/", "get", {"anon": 404, "outsider": 404, "viewer": 404, "member": 404}),
+    "password_reset": public(lambda o: "/accounts/password-reset/"),
+    "password_reset_done": public(lambda o: "/accounts/password-reset/sent/"),
+    "password_reset_confirm": public(lambda o: "/accounts/reset/MQ/not-a-token/"),  # says the link is not valid
+    "password_reset_complete": public(lambda o: "/accounts/reset/done/"),
+    # The link is the credential: anyone holding it sees the team's name and a sign-up or join form.
+    "invitation-accept": public(lambda o: f"/invitations/{o['invitation_secret']}/"),
     "profile": page(lambda o: "/profile/"),
+    "job-email-set": page(
+        lambda o: "/profile/notifications/",
+        "post",
+        outsider=302,
+        viewer=302,
+        member=302,
+        data={"job_email": "failed", "email": "me@example.org"},
+    ),  # fmt: skip
     "token-create": page(lambda o: "/profile/tokens/", "post", data={"name": "x"}),
     # Revoking someone else's token changes nothing (checked below) and just goes back to the profile.
     "token-revoke": page(
@@ -80,7 +99,37 @@ CASES: dict[str, Case] = {
         member=403,
         data={"username": "bob", "role": "viewer"},
     ),  # fmt: skip
+    "team-invite": page(
+        lambda o: "/teams/team-a/invitations/",
+        "post",
+        outsider=404,
+        viewer=403,
+        member=403,
+        data={"invite-role": "owner"},
+    ),
+    "team-invitation-revoke": page(
+        lambda o: f"/teams/team-a/invitations/{o['invitation'].pk}/revoke/",
+        "post",
+        outsider=404,
+        viewer=403,
+        member=403,
+    ),  # fmt: skip
+    "webhook-add": page(
+        lambda o: "/teams/team-a/webhooks/",
+        "post",
+        outsider=404,
+        viewer=403,
+        member=403,
+        data={"webhook-url": "https://example.org/x", "webhook-secret": "0123456789abcdef"},
+    ),  # fmt: skip
+    "webhook-test": page(
+        lambda o: f"/teams/team-a/webhooks/{o['webhook'].pk}/test/", "post", outsider=404, viewer=403, member=403
+    ),
+    "webhook-remove": page(
+        lambda o: f"/teams/team-a/webhooks/{o['webhook'].pk}/delete/", "post", outsider=404, viewer=403, member=403
+    ),
     "worker-list": page(lambda o: "/workers/"),
+    "log-search": page(lambda o: "/search/logs/?q=boom"),
     "api-root": api(lambda o: "/api/v1/"),
     "api-workload-list": api(lambda o: "/api/v1/workloads/"),
     "api-workload-detail": api(lambda o: "/api/v1/workloads/fib/"),
@@ -92,6 +141,7 @@ CASES: dict[str, Case] = {
     "api-team-list": api(lambda o: "/api/v1/teams/"),
     "api-team-detail": api(lambda o: "/api/v1/teams/team-a/", outsider=404),
     "api-worker-list": api(lambda o: "/api/v1/workers/"),
+    "api-log-search": api(lambda o: "/api/v1/search/logs/?q=boom"),
     "study-list": page(lambda o: "/studies/"),
     "study-new": page(lambda o: "/studies/new/?workload=fib"),
     "study-preset": page(
@@ -151,7 +201,7 @@ def test_every_route_has_a_case():
 def objects(team_setup):
     o = dict(team_setup)
     job = Job.objects.create(team=o["team_a"], submitted_by=o["alice"], workload="fib", params={"ns": [5]},
-                             backend="sequential", implementation="python")  # fmt: skip
+                             backend="sequential", implementation="python", log=["boom"])  # fmt: skip
     Artifact.objects.create(
         job=job, name="mandelbrot.png", file=ContentFile(b"\x89PNG", name="a.png"), size=4, sha256="0"
     )
@@ -167,6 +217,9 @@ def objects(team_setup):
     )
     o["study"] = study.pk
     o["token"], _ = token_create(user=o["alice"], name="alice's")
+    o["invitation"], o["invitation_secret"] = invitation_create(actor=o["alice"], team=o["team_a"], role="member")
+    o["webhook"] = Webhook.objects.create(team=o["team_a"], url="https://example.org/hook", secret="x" * 16,
+                                          created_by=o["alice"])  # fmt: skip
     return o
 
 
@@ -196,10 +249,15 @@ def test_access(objects, name, case, actor):
     assert response.status_code == case.expect[actor], (name, actor, response.status_code)
     if actor == "anon" and not is_api and case.expect["anon"] == 302 and name != "logout":
         assert response["Location"].startswith(LOGIN)
+    if actor == "member" and name == "study-preset":  # a refused preset is not a redirect: this one was made
+        assert response["Location"] == f"/studies/{Study.objects.latest('pk').pk}/"
     if actor == "outsider" and response.status_code == 200:
         body = b"".join(response.streaming_content) if response.streaming else response.content
         assert f"/jobs/{objects['job']}/".encode() not in body, f"{name} shows team A's job to team B"
     assert ApiToken.objects.get(pk=objects["token"].pk).revoked_at is None, "someone else revoked alice's token"
+    assert Invitation.objects.get(pk=objects["invitation"].pk).state == "pending", "a non-owner spent an invitation"
+    assert list(Webhook.objects.all()) == [objects["webhook"]], "a non-owner added or removed a webhook"
+    assert not WebhookDelivery.objects.exists(), "a non-owner sent a test delivery"
 
 
 WS_CASES = {"ws/jobs/<id:job_id>/": "/ws/jobs/{job}/", "ws/teams/<slug:slug>/": "/ws/teams/team-a/"}

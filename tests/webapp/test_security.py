@@ -54,7 +54,9 @@ def test_pages_carry_a_content_security_policy_without_inline_code(client):
     assert "script-src 'self'" in policy and "unsafe-inline" not in policy
     docs = client.get("/api/docs/").headers["Content-Security-Policy"]
     # Swagger UI's markup carries style attributes: inline styles are allowed there, scripts never.
-    assert "script-src 'self';" in docs and "style-src 'self' 'unsafe-inline'" in docs
+    directives = {d.split()[0]: d.split()[1:] for d in (part.strip() for part in docs.split(";")) if d}
+    assert directives["script-src"] == ["'self'"]  # the directives come in any order
+    assert directives["style-src"] == ["'self'", "'unsafe-inline'"]
 
 
 @override_settings(AXES_ENABLED=True, AXES_FAILURE_LIMIT=3)
@@ -101,3 +103,73 @@ def test_an_oversized_body_is_refused_not_a_500(team_setup, api_client_for):
     response = client.post("/api/v1/jobs/", body, content_type="application/json")
     assert response.status_code == 413
     assert response.json() == {"detail": "the request body is too large: at most 256 KB"}
+
+
+# Behind the one reverse proxy of docs/deploy.md: daphne's peer is always the proxy, which appends the
+# address it received each request from to X-Forwarded-For.
+PROXY = "172.20.0.2"
+
+
+def through_the_proxy(forwarded_for: str) -> Client:
+    return Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+
+
+def log_in(client: Client, username: str, password: str) -> int:
+    return client.post("/accounts/login/", {"username": username, "password": password}).status_code
+
+
+@override_settings(AXES_ENABLED=True, AXES_FAILURE_LIMIT=3, TRUSTED_PROXY_COUNT=1)
+def test_behind_the_proxy_one_clients_failures_do_not_lock_out_another(team_setup):
+    attacker = through_the_proxy("198.51.100.7")
+    assert [log_in(attacker, "alice", "wrong") for _ in range(3)] == [200, 200, 429]
+    assert log_in(attacker, "alice", "pw-for-tests-1") == 429
+    assert log_in(through_the_proxy("203.0.113.5"), "alice", "pw-for-tests-1") == 302  # alice, elsewhere
+
+
+@override_settings(AXES_ENABLED=True, AXES_FAILURE_LIMIT=3, TRUSTED_PROXY_COUNT=1)
+def test_a_spoofed_leftmost_forwarded_for_entry_is_not_the_counted_address(team_setup):
+    from axes.models import AccessAttempt
+
+    # The client writes any X-Forwarded-For it likes; the proxy appends the address it really came from.
+    codes = [log_in(through_the_proxy(f"10.9.8.{i}, 203.0.113.5"), "alice", "wrong") for i in range(3)]
+    assert codes == [200, 200, 429]
+    assert set(AccessAttempt.objects.values_list("ip_address", flat=True)) == {"203.0.113.5"}
+
+
+@override_settings(AXES_ENABLED=True, AXES_FAILURE_LIMIT=3, TRUSTED_PROXY_COUNT=1)
+def test_one_password_sprayed_over_many_usernames_is_locked_out(team_setup):
+    sprayer = through_the_proxy("198.51.100.7")
+    assert [log_in(sprayer, username, "Winter2026!") for username in ("alice", "bob", "vera")] == [200, 200, 429]
+    assert log_in(sprayer, "mallory", "pw-for-tests-1") == 429  # from that address, even a right password
+
+
+@override_settings(AXES_ENABLED=True, AXES_FAILURE_LIMIT=3, TRUSTED_PROXY_COUNT=1)
+def test_logging_in_to_ones_own_account_does_not_wipe_the_addresss_failures(team_setup):
+    assert [log_in(through_the_proxy("198.51.100.7"), name, "Winter2026!") for name in ("alice", "bob")] == [200, 200]
+    assert log_in(through_the_proxy("198.51.100.7"), "mallory", "pw-for-tests-1") == 302  # the sprayer's own
+    assert log_in(through_the_proxy("198.51.100.7"), "vera", "Winter2026!") == 429
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded_for", "seen"),
+    [
+        (0, "", "192.0.2.1"),  # direct: the peer
+        (0, "203.0.113.5", "192.0.2.1"),  # direct: a client's header is ignored
+        (1, "203.0.113.5", "203.0.113.5"),
+        (1, "1.2.3.4, 203.0.113.5", "203.0.113.5"),  # the client's own entry is not believed
+        (2, "1.2.3.4, 203.0.113.5, 10.0.0.9", "203.0.113.5"),  # two proxies: the outer one wrote 203.0.113.5
+        (2, "203.0.113.5", "192.0.2.1"),  # fewer entries than proxies: not written by them
+        (1, "not-an-address", "192.0.2.1"),
+        (1, "2001:DB8::1", "2001:db8::1"),
+    ],
+)
+def test_django_sees_the_client_address_the_trusted_proxies_forwarded(settings, proxies, forwarded_for, seen):
+    from django.http import HttpResponse
+    from django.test import RequestFactory
+
+    from webapp.client_address import ForwardedClientAddressMiddleware
+
+    settings.TRUSTED_PROXY_COUNT = proxies
+    request = RequestFactory().get("/", REMOTE_ADDR="192.0.2.1", HTTP_X_FORWARDED_FOR=forwarded_for)
+    middleware = ForwardedClientAddressMiddleware(lambda request: HttpResponse(request.META["REMOTE_ADDR"]))
+    assert middleware(request).content.decode() == seen

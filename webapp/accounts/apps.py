@@ -6,4 +6,6 @@ class AccountsConfig(AppConfig):
     label = "accounts"
 
     def ready(self) -> None:
-        from webapp.accounts import schema  # noqa: F401  (registers the OpenAPI auth extension)
+        from webapp.accounts import revocation, schema  # noqa: F401  (schema registers the OpenAPI auth extension)
+
+        revocation.connect_receivers()

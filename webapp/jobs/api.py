@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from kernels.registry import WORKLOADS
+from webapp.accounts.requests import AuthenticatedRequest
 from webapp.converters import ID_REGEX
 from webapp.jobs.filters import JobFilter
 from webapp.jobs.selectors import artifact_get_for_user, job_rows, jobs_visible_to
@@ -56,7 +57,7 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
     def get_queryset(self) -> Any:
         queryset = jobs_visible_to(self.request.user)
         if self.action == "list":
-            return job_rows(queryset).defer(None).defer("progress", "log", "provenance")
+            return job_rows(queryset).defer(None).defer("progress", "log", "provenance", "measurement", "balance")
         if self.action == "retrieve":
             queryset = queryset.prefetch_related("artifacts")
         return queryset
@@ -72,8 +73,9 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
         except (ValueError, TypeError):
             raise Http404 from None
 
+    # The default IsAuthenticated lets only a signed-in user in; the mixin types the request for any user.
     @extend_schema(request=JobCreateSerializer, responses={201: JobSerializer, 400: ERROR})
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         incoming = JobCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -86,19 +88,20 @@ class JobViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrieve
             implementation=data["implementation"],
             workers=data["workers"],
             time_limit=data.get("time_limit"),
+            threads=data.get("threads"),
         )
         return Response(JobSerializer(job, context=self.get_serializer_context()).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: JobSerializer})
     @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk: str | None = None) -> Response:
+    def cancel(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Cancel: a queued job never starts; a running one is killed and ends `cancelled`."""
         job = job_cancel(user=request.user, job=self.get_object())
         return Response(JobSerializer(job, context=self.get_serializer_context()).data)
 
     @extend_schema(request=JobRerunSerializer, responses={201: JobSerializer, 400: ERROR})
     @action(detail=True, methods=["post"])
-    def rerun(self, request: Request, pk: str | None = None) -> Response:
+    def rerun(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Submit the job again, optionally with some parameters changed."""
         incoming = JobRerunSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)

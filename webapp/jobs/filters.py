@@ -28,6 +28,7 @@ class JobFilter(django_filters.FilterSet):
         choices=[(name, name) for name in IMPLEMENTATIONS], empty_label="any implementation", label="Implementation"
     )
     status = django_filters.ChoiceFilter(choices=Status.choices, empty_label="any status", label="Status")
+    study = django_filters.NumberFilter(field_name="study_run__study", label="Study", help_text="study id")
     submitted_by = django_filters.CharFilter(
         field_name="submitted_by__username", label="Submitted by", help_text="username"
     )
@@ -55,6 +56,7 @@ class JobFilter(django_filters.FilterSet):
             "backend",
             "implementation",
             "status",
+            "study",
             "submitted_by",
             "queued_after",
             "queued_before",

@@ -3,7 +3,7 @@
 The form only parses what the browser sent; whether a value is in bounds, a combination is supported
 or a worker count fits is decided by ``services.job_submit``, whose ``JobInputError`` lands on the
 field it names. Field names are the service's: ``workload``, ``backend``, ``implementation``,
-``workers`` and ``params.<name>``.
+``workers``, ``threads`` and ``params.<name>``.
 """
 
 from __future__ import annotations
@@ -98,7 +98,6 @@ class JobSubmitForm(WorkloadParamsForm):
 
     def __init__(self, *args: Any, workload: Workload, memberships: Iterable[Membership], **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.workload = workload
         memberships = list(memberships)
         self.fields["workload"].initial = workload.name
         self.fields["team"] = OfferedChoiceField(
@@ -121,10 +120,32 @@ class JobSubmitForm(WorkloadParamsForm):
             widget=forms.NumberInput(attrs={"min": 1, "max": settings.PARALAB_MAX_WORKERS, "step": 1}),
             help_text=f"between 1 and {settings.PARALAB_MAX_WORKERS}; the sequential backend uses exactly 1",
         )
+        if "hybrid" in workload.backends:
+            self.fields["threads"] = threads_field()
         self.add_param_fields(workload)
 
     def run_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in ("team", "backend", "implementation", "workers")]
+        names = ("team", "backend", "implementation", "workers", "threads")
+        return [self[name] for name in names if name in self.fields]
+
+
+THREADS_HELP = (
+    "hybrid only: OpenMP threads per MPI rank, dividing workers (workers = ranks × threads); "
+    "empty: as few ranks as possible, each filling up to the cores of the host that runs them"
+)
+
+
+def threads_field(help_text: str = THREADS_HELP) -> forms.IntegerField:
+    """Hybrid's threads per rank. Shown with every backend when scripts are off (js/threads_field.js hides it
+    unless hybrid is chosen); the service then refuses it for another backend, on this field."""
+    return forms.IntegerField(
+        required=False,
+        label="threads per rank",
+        widget=forms.NumberInput(
+            attrs={"min": 1, "max": settings.PARALAB_MAX_WORKERS, "step": 1, "data-shown-with-backend": "hybrid"}
+        ),
+        help_text=help_text,
+    )
 
 
 def rerun_initial(job: Job, workload: Workload) -> dict[str, Any]:
@@ -134,6 +155,7 @@ def rerun_initial(job: Job, workload: Workload) -> dict[str, Any]:
         "backend": job.backend,
         "implementation": job.implementation,
         "workers": job.workers,
+        "threads": job.threads,
         "rerun_of": job.pk,
     }
     for param in workload.params:

@@ -8,7 +8,7 @@ from django.http import Http404
 
 from webapp.jobs.events import job_group, job_state, job_summary, team_group
 from webapp.jobs.selectors import job_get_for_user, jobs_visible_to
-from webapp.teams.selectors import team_access
+from webapp.teams.selectors import team_access, teams_for_user
 
 FEED_BACKLOG = 20
 
@@ -28,3 +28,14 @@ def team_subscription(*, user: Any, slug: str) -> tuple[str, list[dict[str, Any]
         return None
     recent = jobs_visible_to(user).filter(team=membership.team)[:FEED_BACKLOG]
     return team_group(membership.team_id), [job_summary(job) for job in reversed(list(recent))]
+
+
+# The checks again while a socket is open: what the subscriptions check, as one cheap EXISTS each.
+
+
+def job_visible(*, user: Any, job_id: int) -> bool:
+    return jobs_visible_to(user).filter(pk=job_id).exists()
+
+
+def team_visible(*, user: Any, slug: str) -> bool:
+    return teams_for_user(user).filter(slug=slug).exists()

@@ -25,6 +25,9 @@ class Job(models.Model):
     backend = models.CharField(max_length=20, choices=[(b, b) for b in BACKENDS])
     implementation = models.CharField(max_length=10, choices=[(i, i) for i in IMPLEMENTATIONS])
     workers = models.PositiveSmallIntegerField(default=1)
+    # Hybrid's OpenMP threads per MPI rank, as chosen (workers = ranks × threads); null: the default layout,
+    # chosen on the host that runs the ranks, which the run records in provenance["layout"].
+    threads = models.PositiveSmallIntegerField(null=True, blank=True)
     # Written only by services.job_transition.
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.JSONField(default=dict, blank=True)
@@ -34,6 +37,12 @@ class Job(models.Model):
     error = models.TextField(blank=True)
     log = models.JSONField(default=list, blank=True)
     wall_time = models.FloatField(null=True, blank=True)
+    cpu_time = models.FloatField(null=True, blank=True)  # seconds of CPU, every process of the run
+    # How far the timing can be trusted (kernels/measurement.py): host load and steal around the run,
+    # the units' CPU share, the fixed overhead, and the reasons it was disturbed or too short, if so.
+    measurement = models.JSONField(default=dict, blank=True)
+    # Load-imbalance diagnosis from the unit spans (kernels/balance.py); empty for one worker.
+    balance = models.JSONField(default=dict, blank=True)
     worker_host = models.CharField(max_length=255, blank=True)
     provenance = models.JSONField(default=dict, blank=True)
     queued_at = models.DateTimeField(auto_now_add=True)
@@ -47,7 +56,7 @@ class Job(models.Model):
     # Written by the running worker every few seconds; a reaper ends jobs whose worker went silent.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
-    # The capability queue it was sent to (tasks/queues.py): cpu, native, mpi or study.
+    # The capability queue it was sent to (webapp/queues.py): cpu, native, mpi or study.
     capability = models.CharField(max_length=10, default="cpu")
     rerun_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reruns")
 
@@ -66,6 +75,17 @@ class Job(models.Model):
                 name="job_team_workload_recent",
             ),
             models.Index(fields=["-wall_time"], name="job_slowest"),
+            # Fair share (fair_share.py), at every claim: a queue's waiting jobs oldest first, from an index
+            # as small as the backlog; and the jobs each team started on the queue since the oldest of them
+            # was queued (running ones come from job_status), without reading the whole history.
+            models.Index(
+                fields=["capability", "queued_at", "id"],
+                condition=models.Q(status="queued"),
+                include=["team"],
+                name="job_queued_in_turn",
+            ),
+            models.Index(fields=["capability", "started_at"], name="job_started_on_queue"),
+            # The log search's GIN index (job_log_search) is PostgreSQL's alone: migration 0009 makes it.
         ]
 
     def __str__(self) -> str:
@@ -98,3 +118,19 @@ class Artifact(models.Model):
     @property
     def content_type(self) -> str:
         return "image/png" if self.name.endswith(".png") else "application/octet-stream"
+
+
+class SpanBatch(models.Model):
+    """Unit spans of a running job, in the order they finished, written a batch at a time.
+
+    Kept out of the job row so that a progress write costs the same at unit 10 as at unit 10,000:
+    the row carries counters, and each flush appends only the spans that are new since the last one.
+    """
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="span_batches")
+    first = models.PositiveIntegerField()  # index of this batch's first span in the run's spans
+    spans = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["job", "first"]
+        constraints = [models.UniqueConstraint(fields=["job", "first"], name="one_span_batch_per_offset")]

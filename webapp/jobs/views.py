@@ -16,29 +16,40 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from kernels.balance import worker_label
 from kernels.registry import WORKLOADS, UnknownWorkload, get_workload
+from webapp.accounts.requests import AuthenticatedHttpRequest
 from webapp.jobs.filters import JobFilter
 from webapp.jobs.forms import JobSubmitForm, rerun_initial
 from webapp.jobs.models import Job, Status
 from webapp.jobs.selectors import artifact_get_for_user, job_get_for_user, job_rows, jobs_visible_to
 from webapp.jobs.services import BrokerUnavailable, JobInputError, job_cancel, job_submit
+from webapp.studies.selectors import studies_visible_to, study_progress, study_rows
 from webapp.teams.selectors import membership_get, memberships_for_user, team_access
 from webapp.workers.selectors import capability_warnings
+from webapp.workers.waiting import job_queue_place
 
 DASHBOARD_JOBS = 20
+DASHBOARD_STUDIES = 3  # one folded line each, however many jobs they have
 HISTORY_PAGE_SIZE = 25
 LOG_TAIL_LINES = 200
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
+def dashboard(request: AuthenticatedHttpRequest) -> HttpResponse:
     memberships = list(memberships_for_user(request.user))
-    jobs = list(job_rows(jobs_visible_to(request.user))[:DASHBOARD_JOBS])
+    # A study's jobs (54 for the seed preset) would push every other job off the page: they fold into its line.
+    jobs = list(job_rows(jobs_visible_to(request.user).filter(study_run__isnull=True))[:DASHBOARD_JOBS])
+    studies = list(study_rows(studies_visible_to(request.user)).order_by("-created_at", "-id")[:DASHBOARD_STUDIES])
+    study_jobs: dict[int, list[Job]] = {study.pk: [] for study in studies}
+    for job in job_rows(jobs_visible_to(request.user).filter(study_run__study__in=studies)).order_by("study_run__id"):
+        study_jobs[job.study_run.study_id].append(job)
     return render(
         request,
         "jobs/dashboard.html",
         {
             "jobs": jobs,
+            "studies": [(study, study_progress(study), study_jobs[study.pk]) for study in studies],
             "memberships": memberships,
             "can_submit": any(m.can_submit for m in memberships),
         },
@@ -46,7 +57,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def job_history(request: HttpRequest) -> HttpResponse:
+def job_history(request: AuthenticatedHttpRequest) -> HttpResponse:
     filterset = JobFilter(request.GET, queryset=job_rows(jobs_visible_to(request.user)), request=request)
     teams = [m.team for m in memberships_for_user(request.user)]
     # The API takes a slug and ISO dates; on the page, a select of your own teams and date pickers are friendlier.
@@ -60,7 +71,7 @@ def job_history(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def job_submit_page(request: HttpRequest) -> HttpResponse:
+def job_submit_page(request: AuthenticatedHttpRequest) -> HttpResponse:
     """GET: a workload chooser and the form generated from the chosen workload's schema; POST: submit."""
     data = request.POST if request.method == "POST" else None
     rerun = None
@@ -93,6 +104,7 @@ def job_submit_page(request: HttpRequest) -> HttpResponse:
                 backend=form.cleaned_data["backend"],
                 implementation=form.cleaned_data["implementation"],
                 workers=form.cleaned_data["workers"],
+                threads=form.cleaned_data.get("threads"),
                 rerun_of=_rerun_source(request, form.cleaned_data["rerun_of"], workload.name),
             )
         except JobInputError as exc:
@@ -123,7 +135,7 @@ def _int_or_404(text: str) -> int:
 
 
 @login_required
-def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_detail(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
     job = job_get_for_user(user=request.user, job_id=job_id)
     membership = membership_get(user=request.user, team=job.team_id)
     progress = job.progress or {}
@@ -138,18 +150,20 @@ def job_detail(request: HttpRequest, job_id: int) -> HttpResponse:
         "total": progress.get("total", 0),
         "elapsed": progress.get("elapsed"),
         "per_worker": per_worker,
+        "worker_label": worker_label(job.backend),
         "log_tail": "\n".join(job.log[-LOG_TAIL_LINES:]) if job.log else "",
         "log_lines": len(job.log or []),
         "log_tail_lines": LOG_TAIL_LINES,
         "artifacts": list(job.artifacts.order_by("name")),
         "reruns": list(jobs_visible_to(request.user).filter(rerun_of=job).values_list("pk", flat=True)),
+        "queue": job_queue_place(user=request.user, job=job),
     }
     return render(request, "jobs/detail.html", context)
 
 
 @require_POST
 @login_required
-def job_cancel_view(request: HttpRequest, job_id: int) -> HttpResponse:
+def job_cancel_view(request: AuthenticatedHttpRequest, job_id: int) -> HttpResponse:
     job = job_cancel(user=request.user, job=job_get_for_user(user=request.user, job_id=job_id))
     if job.status == Status.CANCELLED:
         messages.success(request, f"Job #{job.pk} is cancelled.")
@@ -161,7 +175,7 @@ def job_cancel_view(request: HttpRequest, job_id: int) -> HttpResponse:
 
 
 @login_required
-def job_artifact(request: HttpRequest, job_id: int, name: str) -> FileResponse:
+def job_artifact(request: AuthenticatedHttpRequest, job_id: int, name: str) -> FileResponse:
     artifact = artifact_get_for_user(user=request.user, job_id=job_id, name=name)
     try:
         handle = artifact.file.open("rb")

@@ -13,13 +13,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from webapp.accounts.requests import AuthenticatedRequest
 from webapp.converters import ID_REGEX
 from webapp.jobs.api import team_for_submission
 from webapp.jobs.filters import JobFilter
 from webapp.jobs.selectors import jobs_visible_to
 from webapp.studies import exports, svg_chart
 from webapp.studies.comparison import compare_jobs, compare_studies, parse_ids
-from webapp.studies.presets import PRESETS
 from webapp.studies.selectors import (
     series_with_marks,
     studies_visible_to,
@@ -29,7 +29,7 @@ from webapp.studies.selectors import (
     study_runs,
 )
 from webapp.studies.serializers import PresetSerializer, StudyCreateSerializer, StudySerializer, study_document
-from webapp.studies.services import study_cancel, study_create, study_create_from_preset
+from webapp.studies.services import preset_sizes, study_cancel, study_create, study_create_from_preset
 
 ERROR = OpenApiResponse(description="Bad input: a JSON object naming each bad field and the reason.")
 DOCUMENT = OpenApiResponse(description="The study with its progress, runs, scaling analysis (series) and provenance.")
@@ -58,8 +58,9 @@ class StudyViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrie
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return Response(study_document(self.get_object(), request=request))
 
+    # The default IsAuthenticated lets only a signed-in user in; the mixin types the request for any user.
     @extend_schema(request=StudyCreateSerializer, responses={201: DOCUMENT, 400: ERROR})
-    def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+    def create(self, request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         """Start a study (or a preset): its jobs run one at a time on the study queue."""
         incoming = StudyCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -72,6 +73,8 @@ class StudyViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrie
                 preset=data["preset"],
                 workers=data.get("workers"),
                 repetitions=data.get("repetitions", 3),
+                min_baseline=data.get("min_baseline"),
+                threads=data.get("threads"),
             )
         else:
             study = study_create(
@@ -83,13 +86,15 @@ class StudyViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrie
                 implementations=data.get("implementations"),
                 workers=data.get("workers"),
                 repetitions=data.get("repetitions", 3),
+                min_baseline=data.get("min_baseline"),
                 title=data.get("title", ""),
+                threads=data.get("threads"),
             )
         return Response(study_document(study, request=request), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=None, responses={200: DOCUMENT})
     @action(detail=True, methods=["post"])
-    def cancel(self, request: Request, pk: str | None = None) -> Response:
+    def cancel(self, request: AuthenticatedRequest, pk: str | None = None) -> Response:
         """Cancel the study's jobs that have not ended; finished ones are kept."""
         study = self.get_object()
         study_cancel(user=request.user, study=study)
@@ -99,7 +104,20 @@ class StudyViewSet(mixins.CreateModelMixin, mixins.ListModelMixin, mixins.Retrie
     @action(detail=False, methods=["get"], pagination_class=None)
     def presets(self, request: Request) -> Response:
         """Ready-made studies, started with ``{"preset": name}``."""
-        return Response([PresetSerializer(p).data for p in PRESETS.values()])
+        return Response(
+            [
+                PresetSerializer(
+                    {
+                        **vars(preset),
+                        "workers": plan.workers if plan else [],
+                        "jobs": plan.job_count if plan else None,
+                        "repetitions": plan.repetitions if plan else None,
+                        "problem": problem,
+                    }  # fmt: skip
+                ).data
+                for preset, plan, problem in preset_sizes()
+            ]
+        )
 
 
 class DownloadView(APIView):
@@ -197,7 +215,7 @@ class CompareView(APIView):
         ],
         responses={200: OpenApiTypes.OBJECT, 400: ERROR},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: AuthenticatedRequest) -> Response:
         job_ids = parse_ids("jobs", request.query_params.getlist("jobs"))
         study_ids = parse_ids("studies", request.query_params.getlist("studies"))
         if len(job_ids) == 1 or len(study_ids) == 1 or not (job_ids or study_ids):

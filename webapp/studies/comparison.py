@@ -3,20 +3,23 @@ and how their timings and speedups line up. Reads only, through the scoped selec
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
-from webapp.jobs.selectors import job_get_for_user
+from webapp.jobs.document import COMPARE_FIELDS, job_document
+from webapp.jobs.models import Job, Status
+from webapp.jobs.selectors import jobs_get_for_user
 from webapp.jobs.services import JobInputError
 from webapp.studies.selectors import (
     flatten,
+    progress_of_runs,
     series_with_marks,
+    studies_get_for_user,
+    studies_provenance,
+    studies_runs,
     study_analysis,
-    study_get_for_user,
-    study_progress,
-    study_provenance,
-    study_runs,
 )
 
 MAX_COMPARED = 10
@@ -51,27 +54,62 @@ def diff_rows(records: list[dict[str, str]]) -> list[dict[str, Any]]:
     return rows
 
 
-def compare_jobs(*, user: AbstractBaseUser, job_ids: list[int]) -> dict[str, Any]:
-    jobs = [job_get_for_user(user=user, job_id=job_id) for job_id in job_ids]
-    reference = jobs[0].wall_time
+def shown_params(params: dict[str, Any]) -> str:
+    """``ns=[38..33], seed=7``: lists of consecutive integers shortened, so a reason fits one line."""
+
+    def shown(value: Any) -> str:
+        steps = {b - a for a, b in zip(value, value[1:], strict=False)} if isinstance(value, list) else set()
+        if (
+            len(value if isinstance(value, list) else ()) >= 3
+            and steps in ({1}, {-1})
+            and all(isinstance(item, int) for item in value)
+        ):
+            return f"[{value[0]}..{value[-1]}]"
+        return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+    return ", ".join(f"{key}={shown(value)}" for key, value in params.items()) or "its defaults"
+
+
+def not_comparable(job: Job, reference: Job) -> str:
+    """Why ``job``'s time says nothing about a speedup over ``reference``'s, or "" when it does.
+
+    A speedup is a ratio of times of the same work: the same workload with the same parameters, in the same
+    implementation (python against native would mix the kernel's speed with the parallelism), both
+    succeeded with a time, neither failing verification.
+    """
+    for other in (reference, job):
+        if other.status != Status.SUCCEEDED or other.wall_time is None:
+            return f"job #{other.pk} has no time ({other.status})"
+        if other.verified is False:
+            return f"job #{other.pk} failed verification: its time is not a result"
+    if job.workload != reference.workload:
+        return (
+            f"job #{job.pk} ran {job.workload} and job #{reference.pk} {reference.workload}: times are not comparable"
+        )
+    if job.params != reference.params:
+        return (
+            f"job #{job.pk} ran {job.workload} with {shown_params(job.params)} and job #{reference.pk} with "
+            f"{shown_params(reference.params)}: times are not comparable"
+        )
+    if job.implementation != reference.implementation:
+        return (
+            f"job #{job.pk} ran the {job.implementation} implementation and job #{reference.pk} the "
+            f"{reference.implementation} one: the ratio would mix the kernel's speed with the parallelism"
+        )
+    return ""
+
+
+def compare_jobs(*, user: User, job_ids: list[int]) -> dict[str, Any]:
+    """The jobs side by side; a speedup against the first job only where the two did the same work."""
+    jobs = jobs_get_for_user(user=user, job_ids=job_ids)
+    first = jobs[0]
     items = []
     for job in jobs:
-        speedup = reference / job.wall_time if reference and job.wall_time else None
-        items.append(
-            {
-                "id": job.pk,
-                "team": job.team.slug,
-                "workload": job.workload,
-                "backend": job.backend,
-                "implementation": job.implementation,
-                "workers": job.workers,
-                "status": job.status,
-                "verified": job.verified,
-                "verification": job.verification,
-                "wall_time": job.wall_time,
-                "speedup_vs_first": speedup,
-            }
+        reason = not_comparable(job, first)
+        speedup = (
+            first.wall_time / job.wall_time if not reason and first.wall_time is not None and job.wall_time else None
         )
+        items.append({**job_document(job, COMPARE_FIELDS), "speedup_vs_first": speedup, "not_comparable": reason})
     setup = [{"workload": j.workload, "backend": j.backend, "implementation": j.implementation,
               "workers": str(j.workers)} for j in jobs]  # fmt: skip
     return {
@@ -82,22 +120,24 @@ def compare_jobs(*, user: AbstractBaseUser, job_ids: list[int]) -> dict[str, Any
     }
 
 
-def compare_studies(*, user: AbstractBaseUser, study_ids: list[int]) -> dict[str, Any]:
-    studies = [study_get_for_user(user=user, study_id=study_id) for study_id in study_ids]
+def compare_studies(*, user: User, study_ids: list[int]) -> dict[str, Any]:
+    # A constant number of queries, however many studies: them, their runs, their jobs' provenance.
+    studies = studies_get_for_user(user=user, study_ids=study_ids)
+    runs_of, provenance_of = studies_runs(studies), studies_provenance(studies)
     items, analyses, provenances = [], [], []
     for study in studies:
-        runs = study_runs(study)
+        runs = runs_of[study.pk]
         analyses.append(
             {(s["backend"], s["implementation"]): s for s in series_with_marks(study_analysis(study, runs), runs)}
         )
-        provenances.append({name: " / ".join(values) for name, values in study_provenance(study)})
+        provenances.append({name: " / ".join(values) for name, values in provenance_of[study.pk]})
         items.append(
             {
                 "id": study.pk,
                 "title": study.title,
                 "team": study.team.slug,
                 "workload": study.workload,
-                "status": study_progress(study).status,
+                "status": progress_of_runs(runs).status,
             }
         )
     setup = [
@@ -132,8 +172,18 @@ def compare_studies(*, user: AbstractBaseUser, study_ids: list[int]) -> dict[str
                     ],
                 }
             )
+    first = studies[0]
+    # Each speedup is against its own study's sequential run; times across studies only compare for the same work.
+    notes = [
+        f"study #{s.pk} ran {s.workload} with {shown_params(s.params)} and study #{first.pk} "
+        + (f"{first.workload}" if s.workload != first.workload else f"with {shown_params(first.params)}")
+        + ": times are not comparable across them; each speedup is against its own study's sequential run"
+        for s in studies[1:]
+        if (s.workload, s.params) != (first.workload, first.params)
+    ]
     return {
         "items": items,
+        "not_comparable": notes,
         "params": diff_rows([flatten(s.params) for s in studies]),
         "setup": diff_rows(setup),
         "timings": timings,

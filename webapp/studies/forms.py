@@ -14,7 +14,7 @@ from django import forms
 from kernels.registry import BACKENDS, IMPLEMENTATIONS
 from kernels.scaling import BASELINE_BACKEND
 from kernels.workloads.base import Workload
-from webapp.jobs.forms import OfferedChoiceField, WorkloadParamsForm
+from webapp.jobs.forms import OfferedChoiceField, WorkloadParamsForm, threads_field
 from webapp.studies.services import DEFAULT_REPETITIONS, MAX_REPETITIONS, default_worker_counts
 from webapp.teams.models import Membership
 
@@ -57,17 +57,41 @@ class StudyForm(WorkloadParamsForm):
             initial=["python"],
             widget=forms.CheckboxSelectMultiple,
         )
+        # Empty means the default sweep, which study_plan thins until the study fits the team's limit.
+        sweep = default_worker_counts()
         self.fields["workers"] = forms.CharField(
-            initial=",".join(str(n) for n in default_worker_counts()),
+            required=False,
             max_length=200,
-            help_text="worker counts to sweep, comma-separated (default: 1 to the number of cores)",
+            widget=forms.TextInput(attrs={"placeholder": ", ".join(str(n) for n in sweep)}),
+            help_text=(
+                f"worker counts to sweep, comma-separated; empty: 1, 2, 4, … up to {sweep[-1]} "
+                "(the cores of this machine), fewer if the study would pass the team's limit"
+            ),
         )
         self.fields["repetitions"] = forms.IntegerField(
             initial=DEFAULT_REPETITIONS,
             widget=forms.NumberInput(attrs={"min": 1, "max": MAX_REPETITIONS, "step": 1}),
             help_text=f"runs of each configuration, 1 to {MAX_REPETITIONS}; the tables show the median with min–max",
         )
+        if "hybrid" in workload.backends:
+            self.fields["threads"] = threads_field(
+                help_text="hybrid runs only: OpenMP threads per MPI rank, dividing each worker count (workers = "
+                "ranks × threads); empty: each run's ranks fill the cores of the host that runs them"
+            )
+        # Text, not a number field: the service parses it, so a bad value gets the same reason as in the API.
+        self.fields["min_baseline"] = forms.CharField(
+            required=False,
+            max_length=40,
+            label="Baseline of at least (s)",
+            widget=forms.TextInput(attrs={"inputmode": "decimal", "placeholder": "e.g. 2"}),
+            help_text="optional: before the jobs are made, a worker runs the sequential baseline and scales the "
+            "parameters (each implementation's, within their bounds) until it lasts at least this many seconds",
+        )
         self.add_param_fields(workload)
 
+    def size_fields(self) -> list[forms.BoundField]:
+        return [self["min_baseline"]]
+
     def sweep_fields(self) -> list[forms.BoundField]:
-        return [self[name] for name in ("team", "title", "backends", "implementations", "workers", "repetitions")]
+        names = ("team", "title", "backends", "implementations", "workers", "threads", "repetitions")
+        return [self[name] for name in names if name in self.fields]

@@ -15,7 +15,16 @@ class Study(models.Model):
     backends = models.JSONField(default=list)  # always starts with "sequential", the baseline
     implementations = models.JSONField(default=list)
     workers = models.JSONField(default=list)  # the worker counts swept on the parallel backends
+    # Threads per MPI rank of its hybrid runs (each worker count is then ranks × threads); null: each run's
+    # default layout, chosen on the host that runs it.
+    threads = models.PositiveSmallIntegerField(null=True, blank=True)
     repetitions = models.PositiveSmallIntegerField(default=3)
+    # Seconds its sequential baseline must last (webapp/studies/calibration.py): the sizes are calibrated on a
+    # worker before the jobs are made. Null: the jobs are made at once, with ``params`` as given.
+    min_baseline = models.FloatField(null=True, blank=True)
+    # {"state": calibrating | calibrated | failed | cancelled, "implementations": {name: what was scaled,
+    # from → to, and the measured baseline}, "error": why it failed}; {} without min_baseline.
+    calibration = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -33,6 +42,10 @@ class StudyRun(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="runs")
     job = models.OneToOneField("jobs.Job", on_delete=models.CASCADE, related_name="study_run")
     repetition = models.PositiveSmallIntegerField()
+    # The disturbed run this one repeats (services.studies_rerun_disturbed); each is repeated at most once.
+    replaces = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="replacement"
+    )
 
     class Meta:
         ordering = ["id"]

@@ -24,3 +24,12 @@ class MemberRoleForm(forms.Form):
             raise forms.ValidationError(f"There is no user named {username!r}.")
         self.user = user
         return username
+
+
+class InvitationForm(forms.Form):
+    """Invite someone by e-mail, or leave the address empty for a link to hand over yourself."""
+
+    email = forms.EmailField(required=False, help_text="leave empty for a link you send yourself")
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.MEMBER)
+
+    prefix = "invite"  # the team page also shows the member form, whose fields have the same names

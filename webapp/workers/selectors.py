@@ -1,8 +1,8 @@
 """Online workers, as Celery's own remote-control machinery reports them (like Flower's workers view).
 
 One look at the broker asks every worker for its queues (``active_queues``, which also tells who is
-online), then only ours for their pool (``stats``), current tasks (``active``) and machine
-(``paralab_worker``, tasks/control.py). Only workers serving this deployment's queues are listed:
+online), then only ours for their pool (``stats``) and machine and current jobs (``paralab_worker``,
+tasks/control.py). Only workers serving this deployment's queues are listed:
 another deployment on the same Redis is not ours. The answer is cached for a couple of seconds,
 and a broker that does not answer within about a second makes the status "unknown", never an error.
 """
@@ -17,25 +17,25 @@ from typing import Any
 
 import redis
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.cache import cache
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
-from tasks.queues import CAPABILITIES, capability_for, queue_name
 from webapp.jobs.selectors import jobs_visible_to
+from webapp.queues import CAPABILITIES, capability_for, queue_name
 
 log = logging.getLogger(__name__)
 
 INSPECT_TIMEOUT = 1.0  # seconds a worker has to answer; a busy worker still answers (its consumer thread does)
-CACHE_SECONDS = 2
-RUN_JOB = "paralab.run_job"
+CACHE_SECONDS = 2  # how old an answer the workers page may show
+KEEP_SECONDS = 60  # how long an answer is kept for readers that accept an older one
 
 # What each capability queue runs, in the words of the submit form.
 CAPABILITY_RUNS = {
     "cpu": "the python implementation on sequential, threads, processes or subprocesses",
     "native": "the native implementation",
-    "mpi": "the mpi backend",
+    "mpi": "the mpi and hybrid backends",
     "study": "scaling studies",
 }
 POOL_NAMES = {"thread": "threads"}  # module name of the pool class -> the `celery worker -P` name
@@ -79,20 +79,21 @@ def _cache_key() -> str:
     return "paralab-workers:" + hashlib.sha256(scope.encode()).hexdigest()[:16]
 
 
-def workers_online() -> WorkerStatus:
-    """Every online worker of this deployment, with all its jobs; cached for CACHE_SECONDS.
+def workers_online(*, max_age: float = CACHE_SECONDS) -> WorkerStatus:
+    """Every online worker of this deployment, with all its jobs, as last checked at most ``max_age`` seconds ago.
 
-    Unscoped: for the workers page and API use ``worker_status_for_user``.
+    Asking the workers takes about INSPECT_TIMEOUT, so a reader that can live with an older answer (a queued
+    job's estimate) passes a larger ``max_age``. Unscoped: for the workers page and API use ``worker_status_for_user``.
     """
     key = _cache_key()
     status = cache.get(key)
-    if status is None:
+    if status is None or (timezone.now() - status.checked_at).total_seconds() > max_age:
         status = _inspect()
-        cache.set(key, status, CACHE_SECONDS)
+        cache.set(key, status, KEEP_SECONDS)
     return status
 
 
-def worker_status_for_user(*, user: AbstractBaseUser | AnonymousUser) -> WorkerStatus:
+def worker_status_for_user(*, user: User | AnonymousUser) -> WorkerStatus:
     """The online workers, each showing only the current jobs of the user's teams (the count is of all)."""
     status = workers_online()
     running = {job_id for worker in status.workers for job_id in worker.jobs}
@@ -121,7 +122,7 @@ def capability_warnings(
 
 
 def _inspect() -> WorkerStatus:
-    from tasks.celery import app
+    from webapp.celery import app
 
     ours = {queue_name(capability) for capability in CAPABILITIES}
     timeouts = {"socket_connect_timeout": INSPECT_TIMEOUT, "socket_timeout": INSPECT_TIMEOUT}
@@ -135,7 +136,7 @@ def _inspect() -> WorkerStatus:
             # Only ours now, and we know how many answers to wait for: these return as soon as all have answered.
             asked = {"timeout": INSPECT_TIMEOUT, "connection": conn, "limit": len(names)}
             inspect = app.control.inspect(names, **asked)
-            stats, active = inspect.stats() or {}, inspect.active() or {}
+            stats = inspect.stats() or {}
             machines = app.control.broadcast("paralab_worker", destination=names, reply=True, **asked)
     except (OSError, KombuError, redis.RedisError) as exc:
         log.warning("worker status unknown: the broker did not answer: %s", exc)
@@ -143,10 +144,7 @@ def _inspect() -> WorkerStatus:
     machine = {name: reply for answer in machines for name, reply in answer.items()}
     return WorkerStatus(
         known=True,
-        workers=tuple(
-            _worker(name, queues[name], stats.get(name) or {}, active.get(name) or [], machine.get(name) or {})
-            for name in names
-        ),
+        workers=tuple(_worker(name, queues[name], stats.get(name) or {}, machine.get(name) or {}) for name in names),
     )
 
 
@@ -154,14 +152,15 @@ def _worker(
     name: str,
     queues: list[dict[str, Any]],
     stats: dict[str, Any],
-    active: list[dict[str, Any]],
     machine: dict[str, Any],
 ) -> Worker:
     queue_names = tuple(sorted(q["name"] for q in queues))
     pool = stats.get("pool") or {}
     module = str(pool.get("implementation", "")).split(":", 1)[0].rsplit(".", 1)[-1]
     mpi = machine.get("mpi") or {}
-    jobs = tuple(int(task["args"][0]) for task in active if task.get("name") == RUN_JOB and task.get("args"))
+    # The worker's own word (tasks/control.py): with fair share a task's argument is the job that woke
+    # the worker, not necessarily the one it runs (webapp/jobs/fair_share.py).
+    jobs = tuple(int(job_id) for job_id in machine.get("jobs") or ())
     beat = machine.get("time")
     return Worker(
         name=name,

@@ -69,6 +69,18 @@ def test_submit_creates_a_queued_job_with_the_defaults_filled_in(alice_api, team
 
 
 @pytest.mark.parametrize(
+    ("workload", "backend", "capability"),
+    [("mandelbrot", "openmp", "native"), ("heat", "openmp", "native"), ("mandelbrot", "hybrid", "mpi"),
+     ("heat", "hybrid", "mpi")],
+)  # fmt: skip
+def test_openmp_and_hybrid_are_selectable_and_go_to_the_queue_they_need(alice_api, workload, backend, capability):
+    response = submit(alice_api, workload=workload, backend=backend, implementation="native", workers=2)
+    assert response.status_code == 201, response.json()
+    job = Job.objects.get(pk=response.json()["id"])
+    assert (job.backend, job.implementation, job.workers, job.capability) == (backend, "native", 2, capability)
+
+
+@pytest.mark.parametrize(
     ("body", "field", "reason"),
     [
         ({"workload": "nope"}, "workload", "unknown workload 'nope'"),
@@ -85,6 +97,12 @@ def test_submit_creates_a_queued_job_with_the_defaults_filled_in(alice_api, team
         ({"workers": "many"}, "workers", "A valid integer is required."),
         ({"backend": "sequential", "workers": 2}, "workers", "the sequential backend runs with exactly 1 worker"),
         ({"params": [1, 2]}, "params", "must be an object of parameter names to values"),
+        (
+            {"workload": "mandelbrot", "backend": "openmp", "workers": 2},
+            "implementation",
+            "the openmp backend runs compiled OpenMP kernels: choose implementation native",
+        ),
+        ({"workload": "fib", "backend": "hybrid", "implementation": "native"}, "backend", "fib does not run on hybrid"),
     ],
 )
 def test_bad_request_fields_get_400_naming_field_and_reason(alice_api, body, field, reason):
@@ -189,7 +207,7 @@ def test_rerun_with_edited_params_links_to_the_original(alice_api):
 def test_workloads_and_teams_endpoints(alice_api):
     workloads = {w["name"]: w for w in alice_api.get("/api/v1/workloads/").json()}
     assert workloads["fib"]["params"][0]["default"] == [38, 37, 36, 35, 34, 33]
-    assert workloads["heat"]["backends"] == ["sequential", "mpi"]
+    assert workloads["heat"]["backends"] == ["sequential", "mpi", "openmp", "hybrid"]
     assert alice_api.get("/api/v1/workloads/nope/").status_code == 404
     teams = alice_api.get("/api/v1/teams/").json()["results"]
     assert [t["slug"] for t in teams] == ["team-a"]

@@ -112,7 +112,7 @@ def test_dashboard_row_shows_progress_verification_and_wall_time(client_for, tea
     )
     page = text(client_for(team_setup["alice"]).get(reverse("dashboard")))
     assert "2/2" in page
-    assert "NOT verified" in page
+    assert "verification failed" in page
     assert "1.500 s" in page
     assert "status-succeeded" in page
 
@@ -121,7 +121,7 @@ def test_dashboard_queries_do_not_grow_with_the_jobs(client_for, team_setup, mak
     client = client_for(team_setup["alice"])
     for _ in range(3):
         make_job(user=team_setup["alice"], team=team_setup["team_a"])
-    with django_assert_max_num_queries(6) as few:
+    with django_assert_max_num_queries(7) as few:  # 7th: the folded studies (none here)
         client.get(reverse("dashboard"))
     for _ in range(10):
         make_job(user=team_setup["bob"], team=team_setup["team_a"])
@@ -181,7 +181,7 @@ def test_detail_of_a_failed_check_says_not_verified(client_for, team_setup, make
         verification="expected 6765, got 6766",
     )
     page = text(client_for(team_setup["alice"]).get(reverse("job-detail", args=[job.pk])))
-    assert 'class="badge not-verified"' in page and "NOT verified" in page
+    assert 'class="badge not-verified"' in page and "verification failed" in page
     assert "expected 6765, got 6766" in page
 
 
@@ -269,8 +269,9 @@ def test_submit_form_for_a_list_parameter_and_limited_backends(client_for, team_
     assert "1 to 64 integers, each between 1 and 40" in fib
     heat = text(client.get(reverse("job-submit") + "?workload=heat"))
     assert '<option value="sequential"' in heat and '<option value="mpi"' in heat
-    assert '<option value="threads"' not in heat and '<option value="native"' not in heat
-    assert "heat runs on sequential, mpi" in heat
+    assert '<option value="openmp"' in heat and '<option value="hybrid"' in heat
+    assert '<option value="threads"' not in heat and '<option value="processes"' not in heat
+    assert "heat runs on sequential, mpi, openmp, hybrid" in heat
 
 
 def test_submit_with_an_unknown_workload_says_so(client_for, team_setup):
@@ -289,6 +290,19 @@ def test_valid_submit_creates_a_queued_job_and_redirects_to_it(client_for, team_
     assert (job.backend, job.implementation, job.workers) == ("processes", "python", 2)
 
 
+def test_the_openmp_and_hybrid_backends_are_offered_and_submit(client_for, team_setup):
+    client = client_for(team_setup["bob"])
+    page = text(client.get(reverse("job-submit") + "?workload=mandelbrot"))
+    assert '<option value="openmp"' in page and '<option value="hybrid"' in page
+    for backend in ("openmp", "hybrid"):
+        response = submit(client, workload="mandelbrot", backend=backend, implementation="native")
+        assert response.status_code == 302, error_texts(response)
+    assert sorted(Job.objects.values_list("backend", "implementation", "workers")) == [
+        ("hybrid", "native", 2),
+        ("openmp", "native", 2),
+    ]
+
+
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
@@ -303,12 +317,17 @@ def test_valid_submit_creates_a_queued_job_and_redirects_to_it(client_for, team_
         (
             {"workload": "heat", "backend": "threads"},
             "backend",
-            "heat does not run on threads × python; it supports backends sequential, mpi with python",
+            "heat does not run on threads × python; it supports backends sequential, mpi, openmp, hybrid with python, native",
         ),
         (
             {"workload": "mandelbrot", "params.width": "4097"},
             "params.width",
             "must be between 16 and 4096, got 4097",
+        ),
+        (
+            {"workload": "mandelbrot", "backend": "openmp"},
+            "implementation",
+            "the openmp backend runs compiled OpenMP kernels: choose implementation native",
         ),
         ({"team": "team-b"}, "team", "Select a valid choice."),
     ],

@@ -13,6 +13,9 @@ import pytest
 
 from webapp.accounts.services import token_create
 from webapp.jobs.models import Job, Status
+from webapp.studies import services
+from webapp.studies.models import Study
+from webapp.studies.services import study_cancel
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -25,7 +28,7 @@ def paralab(*args: str, url: str, token: str | None, timeout: float = 120) -> su
     if token is not None:
         env["PARALAB_TOKEN"] = token
     return subprocess.run(
-        [sys.executable, "-m", "kernels.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "client.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True,
         timeout=timeout,
     )  # fmt: skip
 
@@ -49,7 +52,7 @@ def test_submit_and_wait_follows_the_job_to_its_verified_result(live_server, cel
     assert job.status == Status.SUCCEEDED and (job.backend, job.workers) == ("processes", 2)
     assert f"job #{job.pk} queued: fib on processes × python × 2  {live_server.url}/jobs/{job.pk}/" in run.stdout
     assert "result: [17711, 10946]" in run.stdout
-    assert "verification: verified (equals the closed-form Fibonacci numbers)" in run.stdout
+    assert "verification: verified (all 2 values equal F(n) by exact integer fast doubling)" in run.stdout
     assert "wall time:" in run.stdout and "(processes × python, 2 workers)" in run.stdout
     assert "] 2/2 units" in run.stderr  # the progress bar reached the end
 
@@ -69,8 +72,38 @@ def test_a_tiny_study_waits_and_prints_its_speedup_table(live_server, celery_wor
     table = run.stdout.splitlines()
     assert any(line.startswith("sequential × python") and "1.00×" in line for line in table)
     assert any(line.startswith("processes × python") for line in table)
-    assert "processes × python: Amdahl serial fraction f = " in run.stdout
+    assert "processes × python: no Amdahl fit (it needs at least 3 worker counts)" in run.stdout
     assert "] 3/3 jobs" in run.stderr
+
+
+@pytest.mark.parametrize("cores", [1, 2, 3, 4, 8, 16, 64, 128])
+def test_the_seed_preset_is_accepted_whatever_the_servers_core_count(live_server, token, team_setup, settings,
+                                                                     monkeypatch, cores):  # fmt: skip
+    # The live server runs in this process: its core count is patched here (the CLI only asks over HTTP).
+    settings.PARALAB_MAX_WORKERS = 256
+    monkeypatch.setattr(services, "machine_cores", lambda: cores)
+    run = paralab("remote", "study", "--preset", "seed-fib", url=live_server.url, token=token)
+    study = Study.objects.get()
+    study_cancel(user=team_setup["alice"], study=study)  # the point is that it was made, not to run 78 fib jobs
+    assert run.returncode == 0, run.stderr
+    jobs = study.runs.count()
+    assert jobs <= settings.PARALAB_TEAM_MAX_ACTIVE and study.workers[0] == 1 and study.workers[-1] == cores
+    assert f"study #{study.pk} queued: fib [38..33]: " in run.stdout and f"; {jobs} jobs, one at a time" in run.stdout
+
+
+def test_a_preset_the_team_has_no_room_for_is_one_line_and_exit_5(live_server, token, settings, monkeypatch,
+                                                                  make_study, team_setup):  # fmt: skip
+    monkeypatch.setattr(services, "machine_cores", lambda: 4)  # 78 jobs
+    settings.PARALAB_TEAM_MAX_ACTIVE = 80
+    make_study(user=team_setup["alice"], team=team_setup["team_a"])  # 3 queued: room for 77
+    run = paralab("remote", "study", "--preset", "seed-fib", url=live_server.url, token=token)
+    study_cancel(user=team_setup["alice"], study=Study.objects.get())
+    assert run.returncode == 5
+    assert one_line(run.stderr) == (
+        "paralab: error: the server is busy: Team A already has 3 queued or running jobs and its limit is 80; "
+        "78 more would pass it: wait for some to finish; try again later"
+    )
+    assert Study.objects.count() == 1
 
 
 def test_a_bad_token_is_one_line_and_exit_4(live_server, token):
@@ -108,6 +141,8 @@ def test_an_unreachable_server_is_one_line_and_exit_5(token):
         (["submit", "fib", "-p", "ns"], "-p expects KEY=VALUE, got 'ns'"),
         (["study", "--preset", "seed-fib", "--backends", "threads"],
          "--preset sets the workload, its params and backends; give none of them"),
+        (["study", "--preset", "seed-fib", "--threads", "2"],
+         "--threads is for hybrid runs, and a preset sets its own backends; leave --threads out"),
     ],
 )  # fmt: skip
 def test_bad_input_names_the_field_and_the_reason_with_exit_2(live_server, token, args, message):

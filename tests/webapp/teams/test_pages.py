@@ -79,4 +79,6 @@ def test_members_and_viewers_cannot_manage_and_outsiders_get_404(client_for, tea
     assert client_for(team_setup["vera"]).post(url, data).status_code == 403
     assert client_for(team_setup["mallory"]).post(url, data).status_code == 404
     assert client_for(team_setup["alice"]).get(url).status_code == 405
+    # Refused before the form is read: a member's bad form is a 403 too, not the owner's form with its errors.
+    assert client_for(team_setup["bob"]).post(url, {"username": "", "role": "member"}).status_code == 403
     assert not Membership.objects.filter(team=team_setup["team_a"], user=team_setup["mallory"]).exists()

@@ -101,7 +101,7 @@ def test_with_no_worker_every_queue_a_workload_needs_is_warned_about(client_for,
     settings.CELERY_TASK_DEFAULT_QUEUE = os.environ["PARALAB_QUEUE"] + "-nobody"
     page = client_for(team_setup["alice"]).get(reverse("job-submit") + "?workload=mpi_ring").content.decode()
     warnings = [line for line in page.splitlines() if "worker-warning" in line]
-    assert len(warnings) == 1 and "No online worker serves the mpi queue (the mpi backend)" in warnings[0]
+    assert len(warnings) == 1 and "No online worker serves the mpi queue (the mpi and hybrid backends)" in warnings[0]
     listing = client_for(team_setup["alice"]).get(reverse("worker-list")).content.decode()
     assert "No worker is online" in listing
 

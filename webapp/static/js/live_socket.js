@@ -1,6 +1,7 @@
 // A WebSocket to one of Paralab's live channels that reconnects with backoff when it drops.
 
 const CLOSE_UNAUTHENTICATED = 4401;
+const CLOSE_FORBIDDEN = 4403; // access lost while connected (removed from the team)
 const CLOSE_NOT_FOUND = 4404;
 const FIRST_DELAY = 500; // ms; doubles per failed attempt
 const MAX_DELAY = 15000;
@@ -37,7 +38,7 @@ export function openLiveSocket(path, { onEvent, onState = () => {}, keepOpen = (
     });
     current.addEventListener("close", (closed) => {
       if (stopped) return;
-      if (closed.code === CLOSE_UNAUTHENTICATED || closed.code === CLOSE_NOT_FOUND) {
+      if ([CLOSE_UNAUTHENTICATED, CLOSE_FORBIDDEN, CLOSE_NOT_FOUND].includes(closed.code)) {
         onState("refused", closed.code);
         return;
       }
@@ -54,6 +55,10 @@ export function openLiveSocket(path, { onEvent, onState = () => {}, keepOpen = (
 
   connect();
   return {
+    /** Send a JSON message if the socket is open (e.g. ask for the whole state after a gap). */
+    send(message) {
+      if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify(message));
+    },
     close() {
       stopped = true;
       clearTimeout(timer);

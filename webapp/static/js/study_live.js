@@ -15,7 +15,7 @@ if (root) followStudy(root);
 function followStudy(root) {
   const studyId = root.dataset.studyId;
   let doc = JSON.parse(document.getElementById("study-data").textContent);
-  const charts = drawCharts(root, doc.series);
+  const charts = drawCharts(root, doc);
   window.paralabStudyCharts = charts; // for the browser test and the curious
   if (charts) {
     for (const button of root.querySelectorAll("[data-png]")) {
@@ -23,6 +23,8 @@ function followStudy(root) {
       button.addEventListener("click", () => downloadPng(charts[button.dataset.png], `study-${studyId}-${button.dataset.png}.png`));
     }
   }
+  // The charts' text and grid follow the theme when it changes (the OS switches to dark at dusk).
+  matchMedia("(prefers-color-scheme: dark)").addEventListener("change", () => charts && drawCharts(root, doc, charts));
   if (FINAL.has(doc.status)) return;
 
   const showState = liveIndicator(root.querySelector(".page-head h1"));
@@ -46,7 +48,7 @@ function followStudy(root) {
     const changed = signature(next) !== signature(doc);
     doc = next;
     root.dataset.status = doc.status;
-    if (charts) drawCharts(root, doc.series, charts);
+    if (charts) drawCharts(root, doc, charts);
     drawCurrent(doc);
     if (changed) await refreshServerParts();
     if (FINAL.has(doc.status)) {
@@ -89,5 +91,7 @@ function followStudy(root) {
 
 function signature(doc) {
   const p = doc.progress;
-  return [doc.status, p.finished, p.running, p.queued, doc.current?.job ?? ""].join("/");
+  // Each implementation's calibration, as it is done, before the study has jobs.
+  const calibrated = Object.keys(doc.calibration?.implementations ?? {}).length;
+  return [doc.status, p.finished, p.running, p.queued, doc.current?.job ?? "", calibrated].join("/");
 }
