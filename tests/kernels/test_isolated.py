@@ -65,54 +65,65 @@ def autogroup(pid: int) -> str:
         return ""
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes below ``pid``, walked down /proc/<pid>/task/*/children: the tree itself. psutil's
+    ``children(recursive=True)`` reads every process on the host first, and on a crowded CI host the run
+    was over before it saw any of it (three CI runs saw none)."""
+    found, todo = [], [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            tasks = os.listdir(f"/proc/{parent}/task")
+        except FileNotFoundError:  # gone meanwhile
+            continue
+        for task in tasks:
+            try:
+                with open(f"/proc/{parent}/task/{task}/children") as f:
+                    children = [int(child) for child in f.read().split()]
+            except FileNotFoundError:
+                continue
+            found += children
+            todo += children
+    return found
+
+
 @pytest.mark.parametrize("backend", ["mpi", "subprocesses", "processes"])
 def test_every_process_of_a_run_shares_the_callers_session_and_cpu_share(backend):
     # Each session gets its own autogroup, i.e. its own CPU share on a busy host: a backend whose
     # processes sat in sessions of their own would get more CPU than one whose processes did not.
     seen: dict[int, tuple[int, str]] = {}
     looked_at: dict[int, str] = {}  # every descendant looked at, for the message if too few were seen
-    failures: list[BaseException] = []
-    cancel = threading.Event()  # set by the looker: the run lasts until it has looked, however slow a scan is
+    cancel = threading.Event()
+    safety = threading.Timer(60, cancel.set)  # the run's first unit never started: end it all the same
 
-    def look() -> None:
-        # The run's processes are descendants of this one while it runs. A scan of the process table takes
-        # its pid list first, and on a crowded CI host one scan outlasted a ~1 s run (CI saw none, twice):
-        # so the run is long and is cancelled only once its processes were seen, or after a minute.
-        mark, deadline, enough_at = os.environ[MARK], time.monotonic() + 60, None
-        try:
-            while time.monotonic() < deadline and (enough_at is None or time.monotonic() < enough_at):
-                for proc in psutil.Process().children(recursive=True):
-                    try:
-                        looked_at[proc.pid] = " ".join(proc.cmdline())[:80]
-                        if proc.environ().get(MARK) != mark or not is_run_process(proc):
-                            continue
-                        command = proc.cmdline()
-                        # Hydra puts its proxy and the ranks in sessions of their own (setsid in Hydra,
-                        # not something mpiexec lets us turn off): what we start is the engine and mpiexec.
-                        if "hydra_pmi_proxy" in command[0] or (
-                            "kernels.mpi." in " ".join(command) and "mpiexec" not in command[0]
-                        ):
-                            continue
-                        seen[proc.pid] = (os.getsid(proc.pid), autogroup(proc.pid))
-                    except (ProcessLookupError, psutil.NoSuchProcess, IndexError):
-                        pass
-                if len(seen) >= 2 and enough_at is None:  # the engine and mpiexec or a worker: a second more
-                    enough_at = time.monotonic() + 1
-                time.sleep(0.02)
-        except BaseException as error:  # said in the test, not lost with this thread
-            failures.append(error)
-        finally:
-            cancel.set()
+    def look(unit: int, worker: int, start: float) -> None:
+        # A unit has started (fib(40): seconds of work), so the engine and the process running the unit are
+        # up: look at the tree once, then cancel. Called on the run's reader thread; the run goes on meanwhile.
+        if cancel.is_set():
+            return
+        mark = os.environ[MARK]
+        for pid in descendants(os.getpid()):
+            try:
+                proc = psutil.Process(pid)
+                command = proc.cmdline()
+                looked_at[pid] = " ".join(command)[:80]
+                if proc.environ().get(MARK) != mark or not is_run_process(proc):
+                    continue
+                # Hydra puts its proxy and the ranks in sessions of their own (setsid in Hydra,
+                # not something mpiexec lets us turn off): what we start is the engine and mpiexec.
+                if "hydra_pmi_proxy" in command[0] or ("kernels.mpi." in " ".join(command) and "mpiexec" not in command[0]):
+                    continue
+                seen[pid] = (os.getsid(pid), autogroup(pid))
+            except (ProcessLookupError, psutil.NoSuchProcess, IndexError):
+                pass
+        cancel.set()
 
-    looker = threading.Thread(target=look)
-    looker.start()
+    safety.start()
     try:
         with pytest.raises(Cancelled):
-            run_isolated(check_request(RunRequest("fib", {"ns": [40] * 4}, backend, "python", 2)), cancel=cancel)
+            run_isolated(check_request(RunRequest("fib", {"ns": [40] * 4}, backend, "python", 2)), cancel=cancel, on_start=look)
     finally:
-        cancel.set()
-        looker.join()
-    assert not failures, failures
+        safety.cancel()
     assert len(seen) >= 2, f"saw only {seen} of {looked_at}"  # the engine and at least mpiexec or a worker
     assert {sid for sid, _ in seen.values()} == {os.getsid(0)}
     assert {group for _, group in seen.values()} == {autogroup(os.getpid())}
