@@ -111,7 +111,9 @@ def test_every_process_of_a_run_shares_the_callers_session_and_cpu_share(backend
                     continue
                 # Hydra puts its proxy and the ranks in sessions of their own (setsid in Hydra,
                 # not something mpiexec lets us turn off): what we start is the engine and mpiexec.
-                if "hydra_pmi_proxy" in command[0] or ("kernels.mpi." in " ".join(command) and "mpiexec" not in command[0]):
+                if "hydra_pmi_proxy" in command[0] or (
+                    "kernels.mpi." in " ".join(command) and "mpiexec" not in command[0]
+                ):
                     continue
                 seen[pid] = (os.getsid(pid), autogroup(pid))
             except (ProcessLookupError, psutil.NoSuchProcess, IndexError):
@@ -121,7 +123,9 @@ def test_every_process_of_a_run_shares_the_callers_session_and_cpu_share(backend
     safety.start()
     try:
         with pytest.raises(Cancelled):
-            run_isolated(check_request(RunRequest("fib", {"ns": [40] * 4}, backend, "python", 2)), cancel=cancel, on_start=look)
+            run_isolated(
+                check_request(RunRequest("fib", {"ns": [40] * 4}, backend, "python", 2)), cancel=cancel, on_start=look
+            )
     finally:
         safety.cancel()
     assert len(seen) >= 2, f"saw only {seen} of {looked_at}"  # the engine and at least mpiexec or a worker
