@@ -75,7 +75,7 @@ def test_a_declared_300_mb_body_is_refused_at_the_headers(web):
     status, body, _ = read_answer(sock)
     elapsed = time.monotonic() - started
     assert (status, body) == (413, TOO_LARGE)
-    assert elapsed < 2, elapsed
+    assert elapsed < 5, elapsed  # well before the 10 s socket timeout that waiting for the rest would hit
     assert rss(server) - before < 50 * MIB
 
 
