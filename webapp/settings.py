@@ -355,6 +355,9 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
+    # A Redis outage said once a minute, not with a traceback per retry and per live socket it closed.
+    "filters": {"redis_outage": {"()": "webapp.redis_outage.RedisOutage"}},
+    "loggers": {name: {"filters": ["redis_outage"]} for name in ("channels_redis.pubsub", "daphne.server")},
 }
 
 if not DEBUG:

@@ -8,14 +8,16 @@ import json
 import subprocess
 import sys
 import time
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import pytest
 from websockets.sync.client import connect
 
-from tests.services import free_port, service_env, start_daphne, start_redis
+from tests.services import ServiceProcess, free_port, service_env, start_daphne, start_redis
 from tests.webapp.jobs.sockets import browser_headers, event_subscribers, quiet_running_job
 from webapp.jobs.events import job_group
+from webapp.jobs.models import Job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -33,22 +35,42 @@ def next_seq(ws) -> int:
     return json.loads(ws.recv(timeout=10))["seq"]
 
 
-def test_watchers_hear_a_jobs_events_again_after_redis_restarts(team_setup):
+class OwnRedis:
+    """A Redis of the test's own, which the test stops and starts again on the same port."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.env = {"REDIS_URL": f"redis://127.0.0.1:{self.port}/0"}
+        self.server = start_redis(self.port)
+
+    def restart(self, down_for: float = 0) -> None:
+        self.server.stop()
+        time.sleep(down_for)
+        self.server = start_redis(self.port)
+
+
+@contextmanager
+def watching_on_own_redis(team_setup, name: str) -> Iterator[tuple[Job, OwnRedis, ServiceProcess, str, dict]]:
+    """A quiet job, daphne on a Redis of the test's own, and the job's socket URL and alice's headers for it."""
     job = quiet_running_job(team_setup["team_a"], team_setup["alice"])
-    redis_port, port = free_port(), free_port()
-    env = {"REDIS_URL": f"redis://127.0.0.1:{redis_port}/0"}
-    redis = start_redis(redis_port)
-    web = start_daphne("relay-restart-web", port, **env)
-    url = f"ws://127.0.0.1:{port}/ws/jobs/{job.pk}/"
-    headers = browser_headers(team_setup["alice"], port)
+    redis, port = OwnRedis(), free_port()
+    web = start_daphne(name, port, **redis.env)
     try:
+        yield job, redis, web, f"ws://127.0.0.1:{port}/ws/jobs/{job.pk}/", browser_headers(team_setup["alice"], port)
+    finally:
+        web.stop()
+        redis.server.stop()
+
+
+def test_watchers_hear_a_jobs_events_again_after_redis_restarts(team_setup):
+    with watching_on_own_redis(team_setup, "relay-restart-web") as (job, redis, _, url, headers):
+        env = redis.env
         with connect(url, additional_headers=headers) as before, connect(url, additional_headers=headers) as other:
             assert next_seq(before) == next_seq(other) == 0  # the state
             publish_from_worker(env, job.pk, 1)
             assert next_seq(before) == next_seq(other) == 1
 
-            redis.stop()
-            redis = start_redis(redis_port)  # within the channel layers' retries (webapp/settings.py)
+            redis.restart()  # within the channel layers' retries (webapp/settings.py)
             # The new Redis is empty: daphne's pub/sub connection comes back and subscribes again, within
             # a second or two (its reader waits a second after an error).
             deadline = time.monotonic() + 30
@@ -62,9 +84,6 @@ def test_watchers_hear_a_jobs_events_again_after_redis_restarts(team_setup):
                 assert next_seq(after) == 0  # the state: a socket opened after the restart connects at once
                 publish_from_worker(env, job.pk, 3)
                 assert next_seq(before) == next_seq(other) == next_seq(after) == 3
-    finally:
-        web.stop()
-        redis.stop()
 
 
 def test_one_publish_reaches_the_watchers_on_every_web_process(team_setup):
@@ -86,3 +105,19 @@ def test_one_publish_reaches_the_watchers_on_every_web_process(team_setup):
     finally:
         for server, _ in servers:
             server.stop()
+
+
+def test_a_redis_outage_is_said_in_one_line_a_minute_not_a_traceback_a_second(team_setup):
+    # channels_redis's pub/sub reader retries every second while Redis is down and logged each failure with
+    # its traceback (~30 lines a second in daphne's log), and daphne one more for each socket the outage closed.
+    with watching_on_own_redis(team_setup, "relay-outage-web") as (_, redis, web, url, headers):
+        with connect(url, additional_headers=headers) as ws:
+            assert next_seq(ws) == 0
+            redis.restart(down_for=5)  # five of the reader's retries
+        log = web.log_path.read_text()
+    said = [line for line in log.splitlines() if "Redis unreachable" in line]
+    assert "Traceback" not in log, log[-3000:]
+    # The relay's reader (which retried every second), and daphne if the socket was closed meanwhile: once each.
+    assert [line.split(":")[0] for line in said if "receive task" in line] == ["Unexpected exception in receive task"]
+    assert len(said) - 1 == sum("Exception inside application" in line for line in said) <= 1, said
+    assert all("Connect call failed" in line and "said at most once a minute" in line for line in said), said
