@@ -4,6 +4,7 @@ notification arrives when a teammate cancels the job elsewhere (the page hears i
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -21,9 +22,11 @@ window.Notification = class extends window.Notification {
 def queued_job(team_setup):
     from webapp.jobs.models import Job
 
-    # Made directly, not submitted: no worker takes it, so it stays queued until cancelled.
+    # Made directly, not submitted, and marked as sent (the suite worker's sweeper sends a queued job that was
+    # never sent after 10 s): no worker takes it, so it stays queued until cancelled.
     return Job.objects.create(team=team_setup["team_a"], submitted_by=team_setup["bob"], workload="fib",
-                              params={"ns": [5]}, backend="sequential", implementation="python").pk  # fmt: skip
+                              params={"ns": [5]}, backend="sequential", implementation="python",
+                              dispatched_at=timezone.now()).pk  # fmt: skip
 
 
 def test_title_and_desktop_notification_when_a_watched_job_ends(team_setup, queued_job, open_page):
