@@ -36,8 +36,11 @@ def browser():
     """
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: install Debian's package (apt-get install -y chromium), as .ci/run does")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # expect() waits 5 s by default, whatever the context's timeout: a loaded host needs longer for what
+    # arrives after a second fetch (a study page's parts, a finished job's provenance). A pass costs nothing.
+    expect.set_options(timeout=20_000)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

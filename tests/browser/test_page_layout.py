@@ -7,6 +7,8 @@ tests in the session has nothing to claim."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.utils import timezone
 
@@ -159,8 +161,11 @@ def running_study(team_setup) -> Study:
     study = Study.objects.create(team=team, created_by=user, title="two jobs", workload="fib", params={"ns": [22]},
                                  backends=["sequential"], implementations=["python"], workers=[1], repetitions=2)  # fmt: skip
     for repetition in (1, 2):
+        # Heart-beating far ahead: a suite worker's reaper ends a running job silent for 30 s, and the test
+        # can take that long on a loaded host.
         job = finished_job(team, user, backend="sequential", workers=1, capability="study", status=Status.RUNNING,
-                           verified=None, wall_time=None, finished_at=None)  # fmt: skip
+                           verified=None, wall_time=None, finished_at=None,
+                           heartbeat_at=timezone.now() + timedelta(hours=1))  # fmt: skip
         StudyRun.objects.create(study=study, job=job, repetition=repetition)
     return study
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import subprocess
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from tests.slurm.conftest import job_processes, slurm_state, start_slurm_worker, submit, wait_for
 from webapp.jobs.models import Job
@@ -76,7 +78,8 @@ def test_a_sweep_without_slurms_commands_says_it_could_not_cancel(team_setup, mo
     job = Job.objects.create(team=team_setup["team_a"], submitted_by=team_setup["alice"], workload="mpi_ring",
                              params={}, backend="mpi", implementation="python", workers=2, status="running",
                              provenance={"slurm": {"scheduler": "slurm", "job_id": "4242", "state": "RUNNING"}})  # fmt: skip
-    Job.objects.filter(pk=job.pk).update(heartbeat_at="2000-01-01T00:00:00Z")
+    # Silent past this sweep's 2 s, not past a suite worker's 30 s: that worker's own sweep must not take it first.
+    Job.objects.filter(pk=job.pk).update(heartbeat_at=timezone.now() - timedelta(seconds=10))
     monkeypatch.setenv("PATH", os.path.dirname(os.__file__))  # a directory with no scancel in it
     assert jobs_reap_lost(lost_after=2) == [job.pk]
     job.refresh_from_db()

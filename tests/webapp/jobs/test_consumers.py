@@ -6,6 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
+from django.utils import timezone
 
 from webapp.asgi import application
 from webapp.jobs.models import Job
@@ -41,7 +42,9 @@ async def close_code(communicator) -> int:
 
 @database_sync_to_async
 def make_job(team, user, **fields):
-    fields = {"workload": "fib", "params": {"ns": [5]}, "backend": "sequential", "implementation": "python", **fields}
+    # Marked as sent, so a suite worker's sweeper leaves it queued (it sends a queued job never sent after 10 s).
+    fields = {"workload": "fib", "params": {"ns": [5]}, "backend": "sequential", "implementation": "python",
+              "dispatched_at": timezone.now(), **fields}  # fmt: skip
     return Job.objects.create(team=team, submitted_by=user, **fields)
 
 

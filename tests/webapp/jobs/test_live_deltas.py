@@ -108,9 +108,12 @@ def test_a_10000_unit_run_sends_small_deltas_and_bounded_writes(team_setup):
         watcher.start()
         started = time.monotonic()
         feed_units(snapshot, seconds=3.0)
-        time.sleep(3 * TICK)  # the last tick saves and publishes the rest
+        time.sleep(TICK)
+        # As the worker ends a run (execution._finish): stop the ticks, then save and publish what is left,
+        # rather than hope one more tick came in time (a loaded host can be slow to schedule it).
         watcher.stopped.set()
         watcher.join()
+        watcher.save_and_publish(heartbeat=False)
         duration = time.monotonic() - started
     finally:
         connection_created.disconnect(counter.install)

@@ -8,6 +8,7 @@ import pytest
 from django.core.cache import cache
 
 from tests.services import start_worker
+from webapp.workers import selectors
 
 # The suite's queue prefix plus "-w": the suite's own worker (which serves every queue) is not one of ours.
 PREFIX = os.environ["PARALAB_QUEUE"] + "-w"
@@ -15,9 +16,11 @@ SERVED = ("cpu", "mpi")  # and not native or study, so the submit form has somet
 
 
 @pytest.fixture(autouse=True)
-def fresh_status(settings):
-    """This module's queue prefix, and no worker status cached by an earlier test."""
+def fresh_status(settings, monkeypatch):
+    """This module's queue prefix, no worker status cached by an earlier test, and 3 s for a worker to answer:
+    its 1 s suits a deployment's page, but the worker here has just started beside a loaded suite."""
     settings.CELERY_TASK_DEFAULT_QUEUE = PREFIX
+    monkeypatch.setattr(selectors, "INSPECT_TIMEOUT", 3.0)
     cache.clear()
     yield
     cache.clear()
