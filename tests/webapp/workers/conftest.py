@@ -17,10 +17,10 @@ SERVED = ("cpu", "mpi")  # and not native or study, so the submit form has somet
 
 @pytest.fixture(autouse=True)
 def fresh_status(settings, monkeypatch):
-    """This module's queue prefix, no worker status cached by an earlier test, and 3 s for a worker to answer:
+    """This module's queue prefix, no worker status cached by an earlier test, and 2 s for a worker to answer:
     its 1 s suits a deployment's page, but the worker here has just started beside a loaded suite."""
     settings.CELERY_TASK_DEFAULT_QUEUE = PREFIX
-    monkeypatch.setattr(selectors, "INSPECT_TIMEOUT", 3.0)
+    monkeypatch.setattr(selectors, "INSPECT_TIMEOUT", 2.0)
     cache.clear()
     yield
     cache.clear()
