@@ -128,6 +128,23 @@ def wait_for_beat_after(study_id: int, moment: datetime, timeout: float = 10.0) 
     return None
 
 
+class ClosingStop(threading.Event):
+    """The watcher's stop event, which also closes the watcher's database connection when the test asks: in
+    the watcher's own thread, between two of its queries (it waits on this event between them). Closed from
+    the test's thread instead, SQLite's C library crashed the whole run with a segfault when the close
+    came in the middle of a query (seen in CI)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.close_next, self.closed = threading.Event(), threading.Event()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self.close_next.is_set() and not self.closed.is_set() and connection.connection is not None:
+            connection.connection.close()  # Django's wrapper does not know: its next query meets a closed connection
+            self.closed.set()
+        return super().wait(timeout)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_calibration_watcher_heart_beats_on_after_its_connection_is_closed_under_it(
     team_setup, study_queue, caplog
@@ -135,20 +152,20 @@ def test_the_calibration_watcher_heart_beats_on_after_its_connection_is_closed_u
     # Before: the first database error ended the watcher, its heartbeats stopped while the baseline still ran,
     # and the sweeper sent the calibration again, for a second worker to measure too.
     study = calibrating(team_setup, ago={"sent_at": 1, "heartbeat_at": 1})
-    cancel, stop, watched = threading.Event(), threading.Event(), []
+    cancel, stop = threading.Event(), ClosingStop()
 
-    def watcher() -> None:  # the thread's own connection, opened first so that the test can close it
+    def watcher() -> None:  # the thread's own connection, opened first
         connection.ensure_connection()
-        watched.append(connection.connection)
         calibration._watch(study.pk, cancel, stop)
 
     thread = threading.Thread(target=watcher, daemon=True)
     thread.start()
     try:
         first = wait_for_beat_after(study.pk, heartbeat(study.pk))
-        assert first is not None and watched
+        assert first is not None
         with caplog.at_level(logging.WARNING, logger="webapp.studies.calibration"):
-            watched[0].close()  # the database connection is gone under the watcher (a restart, a network cut)
+            stop.close_next.set()  # the database connection is gone under the watcher (a restart, a network cut)
+            assert stop.closed.wait(10), "the watcher never waited again"
             again = wait_for_beat_after(study.pk, first)
         assert again is not None, "the watcher stopped heart-beating after a database error"
         assert thread.is_alive() and not cancel.is_set()
