@@ -141,6 +141,14 @@ def calibration_rows(study: Study) -> list[dict[str, Any]]:
     return rows
 
 
+def _design(form: StudyForm, workload: Workload) -> dict[str, Any]:
+    """What a valid form asks of a study, as study_plan and study_create both take it."""
+    data = form.cleaned_data
+    return {"workload": workload.name, "params": form.params(), "backends": data["backends"],
+            "implementations": data["implementations"], "workers": data["workers"],
+            "repetitions": data["repetitions"], "threads": data.get("threads")}  # fmt: skip
+
+
 def _size_of(form: StudyForm, workload: Workload) -> StudyPlan | None:
     """The jobs the form's values make (its initial values before a POST), or None if they cannot make a study."""
     try:
@@ -152,15 +160,7 @@ def _size_of(form: StudyForm, workload: Workload) -> StudyPlan | None:
                 implementations=form.fields["implementations"].initial,
             )
         if form.is_valid():
-            return study_plan(
-                workload=workload.name,
-                params=form.params(),
-                backends=form.cleaned_data["backends"],
-                implementations=form.cleaned_data["implementations"],
-                workers=form.cleaned_data["workers"],
-                repetitions=form.cleaned_data["repetitions"],
-                threads=form.cleaned_data.get("threads"),
-            )
+            return study_plan(**_design(form, workload))
     except JobInputError:
         pass  # the form says why, on the field
     return None
@@ -185,15 +185,9 @@ def study_new(request: AuthenticatedHttpRequest) -> HttpResponse:
             study = study_create(
                 user=request.user,
                 team=team_access(user=request.user, slug=form.cleaned_data["team"]).team,
-                workload=workload.name,
-                params=form.params(),
-                backends=form.cleaned_data["backends"],
-                implementations=form.cleaned_data["implementations"],
-                workers=form.cleaned_data["workers"],
-                repetitions=form.cleaned_data["repetitions"],
                 min_baseline=form.cleaned_data["min_baseline"],
                 title=form.cleaned_data["title"],
-                threads=form.cleaned_data.get("threads"),
+                **_design(form, workload),
             )
         except JobInputError as exc:
             # The engine names one job's field (backend); the form has the study's (backends).
