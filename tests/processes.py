@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import psutil
 
@@ -29,10 +29,15 @@ def run_processes(processes: Iterable[psutil.Process]) -> list[psutil.Process]:
     return [proc for proc in processes if is_run_process(proc)]
 
 
-def run_processes_left(parent_pid: int, within: float = 10) -> list[psutil.Process]:
-    """The run processes still below ``parent_pid`` once they are all gone, or ``within`` seconds have passed:
+def processes_left(listing: Callable[[], Iterable[psutil.Process]], within: float = 10) -> list[psutil.Process]:
+    """The run processes ``listing()`` still gives once there are none, or ``within`` seconds have passed:
     a wait, not a fixed sleep, so a loaded host that is slow to reap them does not fail the check."""
     deadline = time.monotonic() + within
-    while (left := run_processes(psutil.Process(parent_pid).children(recursive=True))) and time.monotonic() < deadline:
+    while (left := run_processes(listing())) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
+
+
+def run_processes_left(parent_pid: int, within: float = 10) -> list[psutil.Process]:
+    """The run processes still below ``parent_pid`` once they are all gone, or ``within`` seconds have passed."""
+    return processes_left(lambda: psutil.Process(parent_pid).children(recursive=True), within)

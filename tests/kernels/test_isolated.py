@@ -13,7 +13,7 @@ import pytest
 from kernels.engine import RunRequest, check_request
 from kernels.errors import Cancelled
 from kernels.isolated import WARM_NAME, run_isolated
-from tests.processes import is_run_process
+from tests.processes import processes_left, run_processes
 
 # Every process a run starts inherits the environment (MPI ranks too: Hydra passes it on), so a mark of
 # this test run's own finds exactly its processes — not the suite's Celery worker, nor another run's.
@@ -25,14 +25,14 @@ def marked(monkeypatch):
     monkeypatch.setenv(MARK, f"{os.getpid()}-{time.monotonic_ns()}")
 
 
-def run_processes() -> set[int]:
-    """The live processes that carry this test's mark (this process itself excepted)."""
-    mark, found = os.environ[MARK], set()
-    for proc in psutil.process_iter(["pid"]):
+def marked_processes() -> list[psutil.Process]:
+    """The processes that carry this test's mark (this process itself excepted)."""
+    mark, found = os.environ[MARK], []
+    for proc in psutil.process_iter():
         try:
-            if proc.pid != os.getpid() and proc.environ().get(MARK) == mark and is_run_process(proc):
-                found.add(proc.pid)
-        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            if proc.pid != os.getpid() and proc.environ().get(MARK) == mark:
+                found.append(proc)
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     return found
 
@@ -108,9 +108,9 @@ def the_run(looked_at: dict[int, str]) -> list[int]:
         looked_at[pid] = command_line(pid)
         if "-m kernels.isolated" in looked_at[pid] and process_name(pid) != WARM_NAME:
             engines.append(pid)
-    run = engines + [below for engine in engines for below in descendants(engine)]
-    looked_at.update((pid, command_line(pid)) for pid in run)
-    return run
+    below = [pid for engine in engines for pid in descendants(engine)]
+    looked_at.update((pid, command_line(pid)) for pid in below)
+    return engines + below
 
 
 def cancel_at_its_first_unit(backend: str, look: Callable[[], None]) -> None:
@@ -135,7 +135,7 @@ def cancel_at_its_first_unit(backend: str, look: Callable[[], None]) -> None:
 
 @pytest.mark.parametrize("backend", ["mpi", "subprocesses", "processes", "threads"])
 def test_cancel_leaves_no_process_of_the_run(backend):
-    before = run_processes()
+    before = {proc.pid for proc in run_processes(marked_processes())}
     looked_at: dict[int, str] = {}
     run: list[psutil.Process] = []
 
@@ -146,13 +146,9 @@ def test_cancel_leaves_no_process_of_the_run(backend):
 
     cancel_at_its_first_unit(backend, look)
     assert run, f"no process of the run among {looked_at}"
-    deadline = time.monotonic() + 10  # a wait, not a fixed sleep: a loaded host is slow to reap
     # What was seen of the run, and what carries its mark (started after the look, or re-parented away).
-    while (left := [proc for proc in run if is_run_process(proc)] + sorted(run_processes() - before)) and (
-        time.monotonic() < deadline
-    ):
-        time.sleep(0.1)
-    assert left == [], [looked_at.get(getattr(proc, "pid", proc), proc) for proc in left]
+    left = processes_left(lambda: run + [proc for proc in marked_processes() if proc.pid not in before])
+    assert left == [], [looked_at.get(proc.pid, proc) for proc in left]
 
 
 @pytest.mark.parametrize("backend", ["mpi", "subprocesses", "processes"])

@@ -7,7 +7,7 @@ import psutil
 import pytest
 
 from kernels.registry import get_workload
-from tests.processes import run_processes, run_processes_left
+from tests.processes import processes_left, run_processes, run_processes_left
 from webapp.jobs.models import Job
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
@@ -54,10 +54,7 @@ def test_a_killed_worker_leaves_no_running_job_and_no_process(
 
     victim.kill()  # kill -9 the worker alone: its engine process must notice and take its group down
     killed_at = time.monotonic()
-    deadline = killed_at + 5
-    while run_processes(tree) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    survivors = [describe(p) for p in run_processes(tree)]
+    survivors = [describe(p) for p in processes_left(lambda: tree, within=5)]
     assert survivors == [], f"the job's processes outlived their worker: {survivors}"
     orphans_gone = time.monotonic() - killed_at
 
