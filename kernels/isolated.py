@@ -29,7 +29,7 @@ from typing import Any
 
 from kernels import wire
 from kernels.backends import subprocesses
-from kernels.backends.base import POLL, RUN_ENV, die_with_parent, kill_run, kill_session
+from kernels.backends.base import POLL, RUN_ENV, ReaderThread, die_with_parent, kill_run, kill_session
 from kernels.engine import CheckedRequest, RunRequest, RunResult, run
 from kernels.errors import Cancelled, DeadlineExceeded, EngineError, UnsupportedCombination, WorkerFailed
 from kernels.params import ParamError
@@ -59,15 +59,26 @@ def run_isolated(
     try:
         warm = _take_warm()
         if warm is not None:
-            outcome, code = _run_engine(*warm, checked, callbacks, cancel, deadline, timeout)
-            # A warm engine killed (by hand, the OOM killer) in the instant before it was taken died
-            # without a word: the run never started, so it starts again in a cold engine.
-            if code >= 0 or outcome.get("lines"):
-                return outcome_result(outcome, f"the engine process exited with code {code}")
-        outcome, code = _run_engine(*_start_engine(), checked, callbacks, cancel, deadline, timeout)
-        return outcome_result(outcome, f"the engine process exited with code {code}")
+            try:
+                return _run_engine(*warm, checked, callbacks, cancel, deadline, timeout)
+            except _NeverStarted:
+                # A warm engine killed (by hand, the OOM killer) in the instant before it was taken: the run
+                # never started, so it starts again in a cold engine.
+                pass
+        try:
+            return _run_engine(*_start_engine(), checked, callbacks, cancel, deadline, timeout)
+        except _NeverStarted as exc:
+            raise WorkerFailed(f"the engine process exited with code {exc.code} before it took the run") from None
     finally:
         start_warm()  # after the run, not before: its imports would slow this run's start
+
+
+class _NeverStarted(Exception):
+    """The engine died before it read its request, without a word: the run did not start."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(code)
+        self.code = code
 
 
 def _run_engine(
@@ -78,21 +89,20 @@ def _run_engine(
     cancel: threading.Event,
     deadline: float | None,
     timeout: float | None,
-) -> tuple[dict[str, Any], int]:
-    """The engine's events and exit code, once it has ended (or been killed, by a cancel or the time limit, which raise)."""
+) -> RunResult:
+    """The run's result, once the engine has ended; a cancel or the time limit kills it and raises."""
     outcome: dict[str, Any] = {}
-    reader = threading.Thread(target=_read, args=(child, outcome, *callbacks), daemon=True)
+    reader = ReaderThread(_read, child, outcome, *callbacks, name="paralab-engine-reader")
     try:
-        _send(child, checked)
-        reader.start()
+        sent = _send(child, checked)
+        if sent:
+            reader.start()
         while reader.is_alive():
             if cancel.is_set():
                 raise Cancelled("cancelled")
             if deadline is not None and time.monotonic() > deadline:
                 raise DeadlineExceeded(f"time limit of {timeout:g} s exceeded")
             reader.join(POLL)
-    except OSError:  # the request could not be sent: the engine is dead
-        pass
     finally:
         if child.poll() is None or reader.is_alive():
             kill_session(child)
@@ -101,7 +111,11 @@ def _run_engine(
         else:
             child.wait()
         kill_run(run_id)  # anything of the run still about, wherever it was re-parented
-    return outcome, child.returncode
+    reader.check()  # a callback that failed (publishing progress, say) fails the run with its own error
+    code = child.returncode
+    if not outcome.get("lines") and (not sent or code < 0):
+        raise _NeverStarted(code)
+    return outcome_result(outcome, f"the engine process exited with code {code}")
 
 
 def _start_engine(warm: bool = False) -> tuple[subprocess.Popen[str], str]:
@@ -121,11 +135,16 @@ def _start_engine(warm: bool = False) -> tuple[subprocess.Popen[str], str]:
     return child, run_id
 
 
-def _send(child: subprocess.Popen[str], checked: CheckedRequest) -> None:
-    """The checked request, cleaned params and all: the engine process trusts it (main)."""
+def _send(child: subprocess.Popen[str], checked: CheckedRequest) -> bool:
+    """The checked request, cleaned params and all: the engine process trusts it (main). False if the
+    engine was dead and could not take it."""
     assert child.stdin is not None
-    child.stdin.write(wire.dumps(asdict(checked.request)))
-    child.stdin.close()
+    try:
+        child.stdin.write(wire.dumps(asdict(checked.request)))
+        child.stdin.close()
+    except OSError:
+        return False
+    return True
 
 
 WARM_NAME = "paralab-warm"  # an idle warm engine's process name: no run's process yet

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from kernels import wire
-from kernels.backends.base import POLL, RUN_ENV
+from kernels.backends.base import POLL, RUN_ENV, ReaderThread
 from kernels.engine import CheckedRequest, RunResult
 from kernels.errors import Cancelled, DeadlineExceeded, EngineError, WorkerFailed
 from kernels.isolated import _read, outcome_result
@@ -192,16 +192,22 @@ def _follow(
     ended = threading.Event()
     outcome: dict[str, Any] = {}
     # The output file as the engine process's stdout: the same reader as a local run parses it.
-    reader = threading.Thread(
-        target=_read,
-        args=(cast(Any, _Output(_tail(output, ended))), outcome, *callbacks[:2], *[c for c in callbacks[2:] if c]),
-        daemon=True,
+    reader = ReaderThread(
+        _read,
+        cast(Any, _Output(_tail(output, ended))),
+        outcome,
+        *callbacks[:2],
+        *[c for c in callbacks[2:] if c],
+        name="paralab-slurm-reader",
     )
     reader.start()
     deadline = None
     polled = 0.0
     try:
         while True:
+            if reader.error is not None:  # a callback failed: the run can no longer be followed, so it ends
+                _cancel(job)
+                reader.check()
             if cancel.is_set():
                 _cancel(job)
                 raise Cancelled("cancelled")
@@ -221,6 +227,7 @@ def _follow(
         _conclude(job)
         if on_scheduler is not None:
             on_scheduler(job)
+    reader.check()  # a callback that failed fails the run with its own error
     if job.state == "TIMEOUT" and "result" not in outcome:
         raise DeadlineExceeded(f"Slurm's time limit for job {job.job_id} ({job.detail.get('TimeLimit', '?')}) exceeded")
     if job.state != "COMPLETED" and "result" not in outcome:

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,13 +90,15 @@ def kill_session(popen: subprocess.Popen[Any]) -> None:
         os.killpg(popen.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    popen.kill()  # in case it left its group
     for proc in descendants:
         try:
             proc.kill()
         except psutil.NoSuchProcess:
             pass
-    kill_process_tree(popen.pid)
+    kill_process_tree(popen.pid, include_root=False)
     psutil.wait_procs(descendants, timeout=2.0)
+    # Reaped by popen itself, never by psutil: a child psutil reaped first reads as "exited with code 0".
     popen.wait()
 
 
@@ -118,6 +121,28 @@ def kill_run(run_id: str | None, *, spare: int | None = None) -> None:
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
             pass
     psutil.wait_procs(victims, timeout=2.0)
+
+
+class ReaderThread(threading.Thread):
+    """A daemon thread running ``target(*args)`` (reading a child's output and calling back with it) that keeps
+    what it raised, where a plain thread would print it and end: the thread waiting on it calls ``check()`` to
+    raise it there, and the run fails with the callback's own error instead of "exited with no result"."""
+
+    def __init__(self, target: Callable[..., object], *args: Any, name: str) -> None:
+        super().__init__(name=name, daemon=True)
+        self._call = (target, args)
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        target, args = self._call
+        try:
+            target(*args)
+        except BaseException as exc:  # raised again by check(), in the thread that acts on the run
+            self.error = exc
+
+    def check(self) -> None:
+        if self.error is not None:
+            raise self.error
 
 
 def die_with_parent() -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
 
+import psutil
 import pytest
 
+from kernels.backends.base import kill_session
 from kernels.engine import RunRequest, check_request, run
 from kernels.errors import Cancelled, DeadlineExceeded
 
@@ -82,3 +87,20 @@ def test_threads_stop_taking_units_once_cancelled(background):
     thread.join(60)
     assert isinstance(outcome.get("error"), Cancelled)
     assert len(progress) < len(units)
+
+
+def test_a_killed_session_reports_the_kill_as_its_exit_code():
+    # psutil's wait reaps a child behind its Popen's back, which then reads exit code 0: a run the engine
+    # killed said "the engine process exited with code 0" (CI), and a warm engine killed just before it
+    # was taken passed for one that had ended normally.
+    child = subprocess.Popen(
+        [sys.executable, "-c", "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']); time.sleep(60)"],
+        process_group=0,
+    )  # fmt: skip
+    deadline = time.monotonic() + 10
+    while not (below := psutil.Process(child.pid).children()):
+        assert time.monotonic() < deadline, "the child's own child never started"
+        time.sleep(0.05)
+    kill_session(child)
+    assert child.returncode == -signal.SIGKILL
+    assert psutil.wait_procs(below, timeout=5)[1] == []  # what it started is gone too
