@@ -302,7 +302,7 @@ CHANNEL_LAYER_HOST = {
 LIVE_EVENTS_LAYER = "events"
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "webapp.channel_layer.RedisChannelLayer",  # channels_redis's, with a receive a cancel ends
         "CONFIG": {
             "hosts": [CHANNEL_LAYER_HOST],
             "capacity": 1000,

@@ -8,6 +8,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 from django.utils import timezone
 
+from tests.webapp.jobs.sockets import leave
 from webapp.asgi import application
 from webapp.jobs.models import Job
 
@@ -36,7 +37,7 @@ async def close_code(communicator) -> int:
     assert message["type"] == "websocket.close"
     # As a browser does after a close: the consumer leaves its groups now, not when the test's event loop
     # is torn down (cancelling a consumer mid-way through a Redis call there hung the teardown).
-    await communicator.disconnect(timeout=10)
+    await leave(communicator)
     return message["code"]
 
 
@@ -70,7 +71,7 @@ async def test_foreign_origin_is_refused(team_setup):
     )
     # Channels' denier is a consumer too, listening on the channel layer after its refusal: end it now, as a
     # browser's close does, not by cancelling it mid-Redis-read at the loop's teardown (that hung CI 300 s).
-    await communicator.disconnect(timeout=10)
+    await leave(communicator)
     assert not connected
 
 

@@ -17,6 +17,7 @@ from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from tests.services import daphne_serving
+from tests.webapp.jobs.sockets import leave
 from webapp.asgi import application
 from webapp.jobs.events import publish, team_group
 from webapp.jobs.models import Job
@@ -226,5 +227,5 @@ async def test_a_change_that_sends_no_word_is_caught_by_the_periodic_recheck(tea
     await database_sync_to_async(user_model.objects.filter(pk=team_setup["vera"].pk).update)(is_active=False)
 
     message = await communicator.receive_output(timeout=REVOKED_WITHIN)
-    await communicator.disconnect(timeout=10)  # let the consumer leave its groups before the loop is torn down
+    await leave(communicator)  # the consumer leaves its groups before the loop is torn down
     assert message == {"type": "websocket.close", "code": 4401}

@@ -14,8 +14,8 @@ from contextlib import ExitStack, contextmanager
 import pytest
 from websockets.sync.client import connect
 
-from tests.services import ServiceProcess, free_port, service_env, start_daphne, start_redis
-from tests.webapp.jobs.sockets import browser_headers, event_subscribers, quiet_running_job
+from tests.services import ServiceProcess, free_port, service_env, start_daphne
+from tests.webapp.jobs.sockets import OwnRedis, browser_headers, event_subscribers, quiet_running_job
 from webapp.jobs.events import job_group
 from webapp.jobs.models import Job
 
@@ -33,20 +33,6 @@ def publish_from_worker(env: dict[str, str], job_id: int, seq: int) -> None:
 
 def next_seq(ws) -> int:
     return json.loads(ws.recv(timeout=10))["seq"]
-
-
-class OwnRedis:
-    """A Redis of the test's own, which the test stops and starts again on the same port."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.env = {"REDIS_URL": f"redis://127.0.0.1:{self.port}/0"}
-        self.server = start_redis(self.port)
-
-    def restart(self, down_for: float = 0) -> None:
-        self.server.stop()
-        time.sleep(down_for)
-        self.server = start_redis(self.port)
 
 
 @contextmanager
