@@ -68,7 +68,7 @@ def run_isolated(
         try:
             return _run_engine(*_start_engine(), checked, callbacks, cancel, deadline, timeout)
         except _NeverStarted as exc:
-            raise WorkerFailed(f"the engine process exited with code {exc.code} before it took the run") from None
+            raise WorkerFailed(f"the engine process exited with code {exc.code} before the run started") from None
     finally:
         start_warm()  # after the run, not before: its imports would slow this run's start
 

@@ -46,7 +46,7 @@ def test_a_burst_of_refused_sockets_leaves_no_redis_connection_waiting():
         with ThreadPoolExecutor(BURST) as pool:  # at once: each new socket's receive opens a Redis connection
             codes = list(pool.map(lambda origin: refused(url, origin), origins))
         assert sorted(set(codes), key=str) == [403, 4401], codes
-        deadline = time.monotonic() + 3  # daphne's application_close_timeout, which ended them before, is 10 s
+        deadline = time.monotonic() + 5  # daphne's application_close_timeout, which ended them before, is 10 s
         while (waiting := blocked_clients(own.env["REDIS_URL"])) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert waiting == 0, f"{waiting} of {BURST} refused sockets' receives still wait in Redis"
