@@ -61,24 +61,26 @@ def run_isolated(
         if warm is not None:
             try:
                 return _run_engine(*warm, checked, callbacks, cancel, deadline, timeout)
-            except _NeverStarted:
-                # A warm engine killed (by hand, the OOM killer) in the instant before it was taken: the run
-                # never started, so it starts again in a cold engine.
+            except _NotTaken:
+                # A warm engine killed (by hand, the OOM killer) in the instant before it took the request:
+                # nothing of the run ran, so it starts again in a cold engine.
                 pass
         try:
             return _run_engine(*_start_engine(), checked, callbacks, cancel, deadline, timeout)
-        except _NeverStarted as exc:
-            raise WorkerFailed(f"the engine process exited with code {exc.code} before the run started") from None
+        except _NotTaken as exc:
+            raise WorkerFailed(
+                f"the engine process exited with code {exc.code} before it took the run: {exc.tail}"
+            ) from None
     finally:
         start_warm()  # after the run, not before: its imports would slow this run's start
 
 
-class _NeverStarted(Exception):
-    """The engine died before it read its request, without a word: the run did not start."""
+class _NotTaken(Exception):
+    """The engine ended without saying it had taken its request (main's "taken" event): none of the run ran."""
 
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
+    def __init__(self, code: int, tail: str) -> None:
+        super().__init__(code, tail)
+        self.code, self.tail = code, tail
 
 
 def _run_engine(
@@ -94,9 +96,8 @@ def _run_engine(
     outcome: dict[str, Any] = {}
     reader = ReaderThread(_read, child, outcome, *callbacks, name="paralab-engine-reader")
     try:
-        sent = _send(child, checked)
-        if sent:
-            reader.start()
+        _send(child, checked)  # if the engine is dead, its last words (a traceback, say) are still read
+        reader.start()
         while reader.is_alive():
             if cancel.is_set():
                 raise Cancelled("cancelled")
@@ -106,15 +107,14 @@ def _run_engine(
     finally:
         if child.poll() is None or reader.is_alive():
             kill_session(child)
-            if reader.ident is not None:
-                reader.join(timeout=2)  # the child is dead: its pipe is at EOF
+            reader.join(timeout=2)  # the child is dead: its pipe is at EOF
         else:
             child.wait()
         kill_run(run_id)  # anything of the run still about, wherever it was re-parented
     reader.check()  # a callback that failed (publishing progress, say) fails the run with its own error
     code = child.returncode
-    if not outcome.get("lines") and (not sent or code < 0):
-        raise _NeverStarted(code)
+    if "taken" not in outcome:
+        raise _NotTaken(code, "\n".join(outcome.get("log", [])[-5:]))
     return outcome_result(outcome, f"the engine process exited with code {code}")
 
 
@@ -135,16 +135,15 @@ def _start_engine(warm: bool = False) -> tuple[subprocess.Popen[str], str]:
     return child, run_id
 
 
-def _send(child: subprocess.Popen[str], checked: CheckedRequest) -> bool:
-    """The checked request, cleaned params and all: the engine process trusts it (main). False if the
-    engine was dead and could not take it."""
+def _send(child: subprocess.Popen[str], checked: CheckedRequest) -> None:
+    """The checked request, cleaned params and all: the engine process trusts it (main). An engine already
+    dead cannot take it: it never says "taken"."""
     assert child.stdin is not None
     try:
         child.stdin.write(wire.dumps(asdict(checked.request)))
         child.stdin.close()
     except OSError:
-        return False
-    return True
+        pass
 
 
 WARM_NAME = "paralab-warm"  # an idle warm engine's process name: no run's process yet
@@ -240,7 +239,6 @@ def _read(
     assert child.stdout is not None
     log: list[str] = outcome.setdefault("log", [])
     for raw in child.stdout:
-        outcome["lines"] = outcome.get("lines", 0) + 1  # it said something (run_isolated: started or not)
         line = raw.rstrip("\n")
         event = wire.parse_line(line)
         if event is None:
@@ -258,6 +256,8 @@ def _read(
                 on_start(event["unit"], event["worker"], event["start"])
         elif event["kind"] in ("result", "error"):
             outcome[event["kind"]] = event["data"]
+        elif event["kind"] == "taken":
+            outcome["taken"] = True
 
 
 def main() -> int:
@@ -284,6 +284,9 @@ def main() -> int:
         with lock:
             sys.stdout.write(wire.event_line(kind, **fields) + "\n")
             sys.stdout.flush()
+
+    # From here on, the run is this engine's: killed now, it must not be run again in another (run_isolated).
+    emit("taken")
 
     def on_progress(done: int, total: int, worker: int, elapsed: float, span: UnitSpan) -> None:
         emit("progress", done=done, total=total, elapsed=elapsed, span=span.as_dict())

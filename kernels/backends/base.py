@@ -82,6 +82,8 @@ def kill_session(popen: subprocess.Popen[Any]) -> None:
     The descendants are listed *before* the group dies: once it has, they are re-parented to init
     and no longer findable, and some (mpiexec, Redis workers) run in process groups of their own.
     """
+    if popen.returncode is not None:  # killed and reaped already (a second call): its pid may be another's now
+        return
     try:
         descendants = psutil.Process(popen.pid).children(recursive=True)
     except psutil.NoSuchProcess:
@@ -90,13 +92,13 @@ def kill_session(popen: subprocess.Popen[Any]) -> None:
         os.killpg(popen.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
-    popen.kill()  # in case it left its group
     for proc in descendants:
         try:
             proc.kill()
         except psutil.NoSuchProcess:
             pass
-    kill_process_tree(popen.pid, include_root=False)
+    kill_process_tree(popen.pid, include_root=False)  # while it is unreaped, so its pid is still its own
+    popen.kill()  # in case it left its group
     psutil.wait_procs(descendants, timeout=2.0)
     # Reaped by popen itself, never by psutil: a child psutil reaped first reads as "exited with code 0".
     popen.wait()

@@ -11,7 +11,7 @@ import psutil
 import pytest
 
 from kernels.engine import RunRequest, check_request
-from kernels.errors import Cancelled
+from kernels.errors import Cancelled, WorkerFailed
 from kernels.isolated import WARM_NAME, run_isolated
 from tests.processes import processes_left, run_processes
 
@@ -227,6 +227,33 @@ def test_the_next_run_starts_in_the_warm_engine_left_by_the_last():
     assert not warm.is_running() or warm.status() == psutil.STATUS_ZOMBIE
     wait_for_warm_engine(os.getpid()).kill()  # killed while idle: the next run starts a cold one
     assert run_isolated(check_request(RunRequest("fib", {"ns": [20]}, "sequential", "python", 1))).value == [6765]
+
+
+def test_a_warm_engine_killed_after_it_took_the_run_does_not_run_it_again():
+    # Killed (the OOM killer, say) while mpiexec starts, before any word of the run: the run is not tried
+    # again in a cold engine, which would run the job twice; only one killed before it took the run is.
+    run_isolated(check_request(RunRequest("fib", {"ns": [1]}, "sequential", "python", 1)))
+    warm = wait_for_warm_engine(os.getpid())
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["result"] = run_isolated(check_request(RunRequest("fib", {"ns": [35, 35]}, "mpi", "python", 2)))
+        except Exception as exc:
+            outcome["error"] = exc
+
+    running = threading.Thread(target=target)
+    running.start()
+    deadline = time.monotonic() + 20
+    while warm.name() == WARM_NAME:  # it renames itself once it has read the request, then says "taken"
+        assert time.monotonic() < deadline, "the warm engine never took the run"
+        time.sleep(0.005)
+    time.sleep(0.05)
+    warm.kill()
+    running.join(120)
+    assert "result" not in outcome, "the run was run again after its engine was killed"
+    assert isinstance(outcome.get("error"), WorkerFailed), outcome
+    assert "exited with code -9" in str(outcome["error"])
 
 
 def test_a_warm_engine_dies_with_its_worker():
