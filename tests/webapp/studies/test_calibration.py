@@ -159,9 +159,11 @@ def test_a_calibrated_study_has_a_baseline_of_at_least_t_and_shows_what_it_scale
         ("sequential", 1, found["to"]),
         ("processes", 2, found["to"]),
     ]
-    # The study's own baseline lasts about T too, not only the calibration's reading: within timing noise, as
-    # calibration aims at 1.2 T but stops at any reading ≥ T, and a later, quieter moment runs it faster.
-    assert jobs[0].wall_time >= 0.8 * target, (jobs[0].wall_time, found["rounds"])
+    # The study's own baseline is of the calibrated length too, not the short one it started from: within
+    # timing noise, as calibration stops at any reading ≥ T and a later, quieter moment runs it faster (a
+    # recreated CI run read 0.547 s in calibration and ran the same work in 0.357 s: 0.71 T). The round before
+    # the last measured ~0.08 T here; the uncalibrated size, ~0.002 T.
+    assert jobs[0].wall_time >= 0.4 * target, (jobs[0].wall_time, found["rounds"])
 
     page = client_for(team_setup["alice"]).get(f"/studies/{doc['id']}/").content.decode()
     assert "Calibrated so that each sequential baseline lasts at least 0.5 s" in page
