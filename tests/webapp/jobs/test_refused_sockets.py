@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
-from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidMessage, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.services import free_port, start_daphne
@@ -31,6 +31,8 @@ def refused(url: str, origin: str) -> int | str:
             ws.recv(timeout=30)
     except InvalidStatus as exc:  # the foreign origin: refused in the handshake
         return exc.response.status_code
+    except InvalidMessage:  # refused in the handshake too: daphne logged WSREJECT, the 403 never came (1 in 20, once)
+        return "closed in the handshake"
     except ConnectionClosed as exc:  # no login: accepted, then closed
         return exc.rcvd.code if exc.rcvd else "no close frame"
     return "not refused"
@@ -45,7 +47,8 @@ def test_a_burst_of_refused_sockets_leaves_no_redis_connection_waiting():
         origins = [f"http://127.0.0.1:{port}", "http://evil.example"] * (BURST // 2)
         with ThreadPoolExecutor(BURST) as pool:  # at once: each new socket's receive opens a Redis connection
             codes = list(pool.map(lambda origin: refused(url, origin), origins))
-        assert sorted(set(codes), key=str) == [403, 4401], codes
+        assert set(codes[0::2]) == {4401}, codes  # no login
+        assert set(codes[1::2]) <= {403, "closed in the handshake"} and 403 in codes[1::2], codes  # foreign origin
         deadline = time.monotonic() + 5  # daphne's application_close_timeout, which ended them before, is 10 s
         while (waiting := blocked_clients(own.env["REDIS_URL"])) and time.monotonic() < deadline:
             time.sleep(0.1)
