@@ -29,7 +29,7 @@ from typing import Any
 
 from kernels import wire
 from kernels.backends import subprocesses
-from kernels.backends.base import POLL, RUN_ENV, ReaderThread, die_with_parent, kill_run, kill_session
+from kernels.backends.base import POLL, RUN_ENV, KeptThread, die_with_parent, kill_run, kill_session
 from kernels.engine import CheckedRequest, RunRequest, RunResult, run
 from kernels.errors import Cancelled, DeadlineExceeded, EngineError, UnsupportedCombination, WorkerFailed
 from kernels.params import ParamError
@@ -94,7 +94,7 @@ def _run_engine(
 ) -> RunResult:
     """The run's result, once the engine has ended; a cancel or the time limit kills it and raises."""
     outcome: dict[str, Any] = {}
-    reader = ReaderThread(_read, child, outcome, *callbacks, name="paralab-engine-reader")
+    reader = KeptThread(_read, child, outcome, *callbacks, name="paralab-engine-reader")
     try:
         _send(child, checked)  # if the engine is dead, its last words (a traceback, say) are still read
         reader.start()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from kernels import wire
-from kernels.backends.base import POLL, RUN_ENV, ReaderThread
+from kernels.backends.base import POLL, RUN_ENV, KeptThread
 from kernels.engine import CheckedRequest, RunResult
 from kernels.errors import Cancelled, DeadlineExceeded, EngineError, WorkerFailed
 from kernels.isolated import _read, outcome_result
@@ -192,7 +192,7 @@ def _follow(
     ended = threading.Event()
     outcome: dict[str, Any] = {}
     # The output file as the engine process's stdout: the same reader as a local run parses it.
-    reader = ReaderThread(
+    reader = KeptThread(
         _read,
         cast(Any, _Output(_tail(output, ended))),
         outcome,

@@ -125,21 +125,23 @@ def kill_run(run_id: str | None, *, spare: int | None = None) -> None:
     psutil.wait_procs(victims, timeout=2.0)
 
 
-class ReaderThread(threading.Thread):
-    """A daemon thread running ``target(*args)`` (reading a child's output and calling back with it) that keeps
-    what it raised, where a plain thread would print it and end: the thread waiting on it calls ``check()`` to
-    raise it there, and the run fails with the callback's own error instead of "exited with no result"."""
+class KeptThread(threading.Thread):
+    """A daemon thread running ``target(*args)`` that keeps what it returned or raised, where a plain thread
+    would drop the one and print the other: the thread waiting on it calls ``check()`` to raise the error
+    there (a failed progress callback on an engine's reader thread fails the run with its own error, not
+    "exited with no result"), then reads ``result``."""
 
-    def __init__(self, target: Callable[..., object], *args: Any, name: str) -> None:
+    def __init__(self, target: Callable[..., Any], *args: Any, name: str) -> None:
         super().__init__(name=name, daemon=True)
         self._call = (target, args)
+        self.result: Any = None
         self.error: BaseException | None = None
 
     def run(self) -> None:
         target, args = self._call
         try:
-            target(*args)
-        except BaseException as exc:  # raised again by check(), in the thread that acts on the run
+            self.result = target(*args)
+        except BaseException as exc:  # raised again by check(), in the thread that acts on it
             self.error = exc
 
     def check(self) -> None:

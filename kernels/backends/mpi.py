@@ -17,7 +17,7 @@ import time
 from typing import Any
 
 from kernels import wire
-from kernels.backends.base import POLL, Backend, ReaderThread, RunSpec, kill_session
+from kernels.backends.base import POLL, Backend, KeptThread, RunSpec, kill_session
 from kernels.errors import EngineError, WorkerFailed
 
 # Seconds from mpiexec's start until every rank has started and exchanged a message with every other
@@ -70,7 +70,7 @@ class MpiBackend(Backend):
         started = time.monotonic()
         outcome: dict[str, Any] = {}
         ready = threading.Event()
-        reader = ReaderThread(self._read, child, spec, outcome, ready, name="paralab-mpi-reader")
+        reader = KeptThread(self._read, child, spec, outcome, ready, name="paralab-mpi-reader")
         reader.start()
         try:
             while reader.is_alive():

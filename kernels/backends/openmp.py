@@ -8,11 +8,10 @@ the kernel's flag: no new unit (or step) starts, and the run ends once the runni
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
-from kernels.backends.base import POLL, Backend, RunSpec
+from kernels.backends.base import POLL, Backend, KeptThread, RunSpec
 from kernels.errors import WorkerFailed
 
 # The board's columns (kernels/native/board.pxd).
@@ -43,15 +42,7 @@ def drive(
     seconds since ``started_at``, each event once, in board order. Once ``cancel()`` is true,
     ``flag[0]`` is set and the kernel winds down; the caller decides what a cancel means.
     """
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["results"] = call()
-        except BaseException as exc:  # handed to the caller's thread below
-            outcome["error"] = exc
-
-    worker = threading.Thread(target=target, name="paralab-openmp", daemon=True)
+    worker = KeptThread(call, name="paralab-openmp")  # its error is raised in this thread, below
     worker.start()
     announced, finished = set(), set()
 
@@ -74,9 +65,9 @@ def drive(
         worker.join(POLL)
         report()
     report()  # what the last stretch marked, and everything if the kernel ended before the first look
-    if "error" in outcome:
-        raise outcome["error"]
-    return outcome["results"]
+    worker.check()
+    result: list[Any] = worker.result
+    return result
 
 
 class OpenMPBackend(Backend):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import psutil
 import pytest
 
+from kernels.backends.base import KeptThread
 from kernels.engine import RunRequest, check_request
 from kernels.errors import Cancelled, WorkerFailed
 from kernels.isolated import WARM_NAME, run_isolated
@@ -234,15 +235,8 @@ def test_a_warm_engine_killed_after_it_took_the_run_does_not_run_it_again():
     # again in a cold engine, which would run the job twice; only one killed before it took the run is.
     run_isolated(check_request(RunRequest("fib", {"ns": [1]}, "sequential", "python", 1)))
     warm = wait_for_warm_engine(os.getpid())
-    outcome: dict[str, object] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = run_isolated(check_request(RunRequest("fib", {"ns": [35, 35]}, "mpi", "python", 2)))
-        except Exception as exc:
-            outcome["error"] = exc
-
-    running = threading.Thread(target=target)
+    request = check_request(RunRequest("fib", {"ns": [35, 35]}, "mpi", "python", 2))
+    running = KeptThread(run_isolated, request, name="test-run")
     running.start()
     deadline = time.monotonic() + 20
     while warm.name() == WARM_NAME:  # it renames itself once it has read the request, then says "taken"
@@ -251,9 +245,9 @@ def test_a_warm_engine_killed_after_it_took_the_run_does_not_run_it_again():
     time.sleep(0.05)
     warm.kill()
     running.join(120)
-    assert "result" not in outcome, "the run was run again after its engine was killed"
-    assert isinstance(outcome.get("error"), WorkerFailed), outcome
-    assert "exited with code -9" in str(outcome["error"])
+    assert running.result is None, "the run was run again after its engine was killed"
+    assert isinstance(running.error, WorkerFailed), running.error
+    assert "exited with code -9" in str(running.error)
 
 
 def test_a_warm_engine_dies_with_its_worker():
